@@ -1,0 +1,50 @@
+"""scripts/develop must never make Home Assistant install packages when it starts.
+
+Home Assistant installs an integration's requirements when it sets the integration up.
+scripts/develop runs it with --skip-pip, so every requirement of every integration that starts with
+the development configuration must already be installed by the toolchain (requirements_dev.txt).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from homeassistant import bootstrap
+from homeassistant.core import HomeAssistant
+from homeassistant.loader import async_get_integration
+from homeassistant.util.package import is_installed
+from homeassistant.util.yaml import load_yaml_dict
+
+from custom_components.smartwats.const import DOMAIN
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+async def _domains_started_by_develop(hass: HomeAssistant) -> set[str]:
+    config = await hass.async_add_executor_job(
+        load_yaml_dict, REPO / "config" / "configuration.yaml"
+    )
+    pending = bootstrap._get_domains(hass, config) | {DOMAIN}
+    resolved: set[str] = set()
+    while pending:
+        domain = pending.pop()
+        integration = await async_get_integration(hass, domain)
+        resolved.add(domain)
+        pending |= set(integration.dependencies) - resolved
+    return resolved
+
+
+async def test_everything_develop_starts_is_installed(hass: HomeAssistant) -> None:
+    """Each requirement of the integrations started by scripts/develop is already installed."""
+    domains = await _domains_started_by_develop(hass)
+    assert {"frontend", "http", "webhook", "logbook", "assist_pipeline", DOMAIN} <= domains
+
+    missing = []
+    for domain in sorted(domains):
+        integration = await async_get_integration(hass, domain)
+        missing.extend(
+            f"{domain}: {requirement}"
+            for requirement in integration.requirements
+            if not is_installed(requirement)
+        )
+    assert missing == [], "pin these in requirements_dev.txt"
