@@ -1,0 +1,184 @@
+"""Data the SmartWats API client sends and returns."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Literal, get_args
+
+type AlbumMediaType = Literal["image", "video"]
+
+ALBUM_MEDIA_TYPES: Final = frozenset(get_args(AlbumMediaType.__value__))
+MAX_CARD_BUTTONS: Final = 3
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """The outcome of a successful send.
+
+    ``message_id`` is the WhatsApp id of the sent message (the id that delivery and read receipts
+    carry) when the gateway's answer holds one; ``raw`` is the decoded answer.
+    """
+
+    message_id: str | None
+    raw: Any
+
+
+@dataclass(frozen=True, slots=True)
+class GroupParticipant:
+    """A member of a group; ``admin`` is ``None``, ``"admin"`` or ``"superadmin"``."""
+
+    id: str
+    admin: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether the member administers the group."""
+        return self.admin is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A group the linked account belongs to; ``participants`` is ``None`` when not reported."""
+
+    id: str
+    name: str
+    size: int | None
+    participants: list[GroupParticipant] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneCheck:
+    """Whether a number is on WhatsApp; ``jid`` is the chat id the gateway reported, if any."""
+
+    phone: str
+    exists: bool
+    jid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlbumItem:
+    """One picture or video of an album."""
+
+    type: AlbumMediaType
+    url: str
+
+    def __post_init__(self) -> None:
+        """Reject a media type the gateway does not know and an empty URL."""
+        if self.type not in ALBUM_MEDIA_TYPES:
+            raise ValueError(f"Album item type must be 'image' or 'video', not {self.type!r}")
+        _require_text("Album item url", self.url)
+
+    def as_dict(self) -> dict[str, str]:
+        """Return the item as the gateway expects it."""
+        return {"type": self.type, "url": self.url}
+
+
+@dataclass(frozen=True, slots=True)
+class UrlButton:
+    """A carousel button that opens a web page."""
+
+    display_text: str
+    url: str
+
+    def __post_init__(self) -> None:
+        """Reject empty fields."""
+        _require_text("Button display text", self.display_text)
+        _require_text("URL button url", self.url)
+
+    def as_dict(self) -> dict[str, dict[str, str]]:
+        """Return the button as the gateway expects it."""
+        return {"urlButton": {"displayText": self.display_text, "url": self.url}}
+
+
+@dataclass(frozen=True, slots=True)
+class CopyButton:
+    """A carousel button that copies a code (one-time password, voucher) to the clipboard."""
+
+    display_text: str
+    copy_code: str
+
+    def __post_init__(self) -> None:
+        """Reject empty fields."""
+        _require_text("Button display text", self.display_text)
+        _require_text("Copy button code", self.copy_code)
+
+    def as_dict(self) -> dict[str, dict[str, str]]:
+        """Return the button as the gateway expects it."""
+        return {"copyButton": {"displayText": self.display_text, "copyCode": self.copy_code}}
+
+
+@dataclass(frozen=True, slots=True)
+class CallButton:
+    """A carousel button that calls a phone number (written as the phone should dial it)."""
+
+    display_text: str
+    phone_number: str
+
+    def __post_init__(self) -> None:
+        """Reject empty fields."""
+        _require_text("Button display text", self.display_text)
+        _require_text("Call button phone number", self.phone_number)
+
+    def as_dict(self) -> dict[str, dict[str, str]]:
+        """Return the button as the gateway expects it."""
+        return {"callButton": {"displayText": self.display_text, "phoneNumber": self.phone_number}}
+
+
+@dataclass(frozen=True, slots=True)
+class QuickReplyButton:
+    """A carousel button that answers with a predefined reply carrying ``id``."""
+
+    display_text: str
+    id: str
+
+    def __post_init__(self) -> None:
+        """Reject empty fields."""
+        _require_text("Button display text", self.display_text)
+        _require_text("Quick reply button id", self.id)
+
+    def as_dict(self) -> dict[str, dict[str, str]]:
+        """Return the button as the gateway expects it."""
+        return {"quickReplyButton": {"displayText": self.display_text, "id": self.id}}
+
+
+type CarouselButton = UrlButton | CopyButton | CallButton | QuickReplyButton
+
+
+@dataclass(frozen=True, slots=True)
+class CarouselCard:
+    """One card of a carousel: an image, a title, a body, an optional footer and 1 to 3 buttons."""
+
+    title: str
+    body: str
+    image_url: str
+    buttons: Sequence[CarouselButton]
+    footer: str | None = None
+
+    def __post_init__(self) -> None:
+        """Keep the buttons as a tuple and check the card is complete."""
+        object.__setattr__(self, "buttons", tuple(self.buttons))
+        _require_text("Card title", self.title)
+        _require_text("Card body", self.body)
+        _require_text("Card image url", self.image_url)
+        if not 1 <= len(self.buttons) <= MAX_CARD_BUTTONS:
+            raise ValueError(
+                f"A carousel card needs 1 to {MAX_CARD_BUTTONS} buttons, not {len(self.buttons)}"
+            )
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the card as the gateway expects it (the image as ``{"url": ...}``)."""
+        card: dict[str, Any] = {
+            "title": self.title,
+            "body": self.body,
+            "image": {"url": self.image_url},
+            "buttons": [button.as_dict() for button in self.buttons],
+        }
+        if self.footer is not None:
+            card["footer"] = self.footer
+        return card
+
+
+def _require_text(what: str, value: object) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what} must be a non-empty string, not {value!r}")

@@ -1,0 +1,159 @@
+"""The /_emulator/ control endpoints, the phone page and the command line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+
+from smartwats_emulator import Emulator
+from smartwats_emulator.__main__ import parse_args
+from tests.emulator.conftest import Gateway, WebhookReceiver
+
+
+async def control(
+    emu: Emulator,
+    session: aiohttp.ClientSession,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None = None,
+    *,
+    expect: int = 200,
+) -> Any:
+    """Call a control endpoint and return its JSON answer."""
+    async with session.request(method, f"{emu.url}_emulator/{path}", json=body) as response:
+        assert response.status == expect, await response.text()
+        assert response.content_type == "application/json"
+        return await response.json()
+
+
+async def test_accounts_instances_and_lifecycle(
+    emulator: Emulator, session: aiohttp.ClientSession
+) -> None:
+    """Create, list, show the QR, link, log out and invalidate over HTTP."""
+    token = (await control(emulator, session, "POST", "accounts", {}))["access_token"]
+    created = await control(emulator, session, "POST", "instances", {"access_token": token})
+    instance_id = created["instance"]["instance_id"]
+    assert created["instance"]["state"] == "created"
+    listed = await control(emulator, session, "GET", "instances")
+    assert [i["instance_id"] for i in listed["instances"]] == [instance_id]
+
+    qr = await control(emulator, session, "GET", f"instances/{instance_id}/qr")
+    assert qr == {"payload": None, "base64": None}
+    emulator.state.start_waiting(emulator.instance(instance_id))
+    qr = await control(emulator, session, "GET", f"instances/{instance_id}/qr")
+    assert qr["payload"] == emulator.qr_payload(instance_id)
+    assert qr["base64"].startswith("data:image/png;base64,")
+
+    linked = await control(
+        emulator, session, "POST", f"instances/{instance_id}/link", {"phone": "966533333333"}
+    )
+    assert (linked["state"], linked["phone"]) == ("linked", "966533333333")
+    out = await control(emulator, session, "POST", f"instances/{instance_id}/logout_from_phone")
+    assert out["state"] == "logged_out"
+    await control(
+        emulator, session, "POST", f"instances/{instance_id}/logout_from_phone", expect=409
+    )
+    gone = await control(emulator, session, "POST", f"instances/{instance_id}/invalidate")
+    assert gone["invalidated"] is True
+    await control(emulator, session, "GET", "instances/NOPE", expect=404)
+    await control(emulator, session, "DELETE", f"accounts/{token}")
+    assert token not in emulator.state.accounts
+
+    # Without a token, a new account comes with the instance.
+    fresh = await control(emulator, session, "POST", "instances", {"linked": True})
+    assert fresh["instance"]["state"] == "linked"
+    assert fresh["access_token"] in emulator.state.accounts
+
+
+async def test_messages_faults_and_logs(gateway: Gateway, receiver: WebhookReceiver) -> None:
+    """Inject, receipts, sent, chats, faults, requests and deliveries over HTTP."""
+    emu, session, iid = gateway.emu, gateway.session, gateway.instance_id
+    await control(emu, session, "POST", f"instances/{iid}/webhook", {"url": receiver.url})
+    injected = await control(
+        emu, session, "POST", f"instances/{iid}/inbound", {"kind": "text", "text": "hello"}
+    )
+    assert injected["message"]["message"] == {"conversation": "hello"}
+    assert len(receiver.bodies) == 2
+    await control(emu, session, "POST", f"instances/{iid}/inbound", {"kind": "fax"}, expect=400)
+
+    answer = await gateway.call("send", json_body={"number": "966501234567", "message": "Hi"})
+    message_id = answer.message["key"]["id"]
+    sent = await control(emu, session, "GET", f"instances/{iid}/sent")
+    assert [m["message_id"] for m in sent["sent"]] == [message_id]
+    receipts = await control(
+        emu,
+        session,
+        "POST",
+        f"instances/{iid}/receipts",
+        {"message_id": message_id, "up_to": "read"},
+    )
+    assert [d["body"]["data"]["data"][0]["update"]["status"] for d in receipts["deliveries"]] == [
+        2,
+        3,
+        4,
+    ]
+    chats = await control(emu, session, "GET", f"instances/{iid}/chats")
+    (chat,) = chats["chats"]
+    assert chat["jid"] == "966501234567@s.whatsapp.net"
+    assert [m["direction"] for m in chat["messages"]] == ["in", "out"]
+    inbound = await control(emu, session, "GET", f"instances/{iid}/inbound")
+    assert len(inbound["inbound"]) == 1
+
+    faulty = await control(
+        emu, session, "POST", f"instances/{iid}/fault", {"kind": "quota", "count": 1}
+    )
+    assert faulty["fault"] == {"kind": "quota", "remaining": 1, "delay": 0.0}
+    assert (await gateway.call("send", json_body={"number": "966501234567", "message": "x"})).body[
+        "status"
+    ] == "error"
+    await control(emu, session, "POST", f"instances/{iid}/fault", {"kind": "html"})
+    cleared = await control(emu, session, "DELETE", f"instances/{iid}/fault")
+    assert cleared["fault"] is None
+    await control(emu, session, "POST", f"instances/{iid}/fault", {"kind": "nope"}, expect=400)
+
+    requests = await control(emu, session, "GET", "requests?endpoint=send")
+    assert [r["endpoint"] for r in requests["requests"]] == ["send", "send"]
+    assert requests["requests"][0]["json"] == {"number": "966501234567", "message": "Hi"}
+    await control(emu, session, "DELETE", "requests")
+    assert emu.requests == []
+    await emu.wait_for_webhooks()
+    deliveries = await control(emu, session, "GET", "webhook_deliveries")
+    assert {d["event"] for d in deliveries["deliveries"]} == {
+        "messages.upsert",
+        "received_message",
+        "messages.update",
+    }
+
+
+async def test_phone_page(emulator: Emulator, session: aiohttp.ClientSession) -> None:
+    """The page is self-contained HTML: no external URLs."""
+    async with session.get(emulator.url) as response:
+        assert response.status == 200
+        assert response.content_type == "text/html"
+        html = await response.text()
+    assert "<script>" in html
+    assert "http://" not in html
+    assert "https://" not in html.replace("https://example.com", "")
+
+
+def test_command_line_defaults() -> None:
+    """The CLI's defaults and options."""
+    args = parse_args([])
+    assert (args.host, args.port, args.token, args.linked, args.auto_link) == (
+        "127.0.0.1",
+        8900,
+        None,
+        False,
+        None,
+    )
+    args = parse_args(
+        ["--port", "0", "--token", "68d9d5b40d8e2", "--instance", "68DBB04FECCBA", "--linked"]
+    )
+    assert (args.port, args.token, args.instance, args.linked) == (
+        0,
+        "68d9d5b40d8e2",
+        "68DBB04FECCBA",
+        True,
+    )
+    assert parse_args(["--auto-link", "3", "--allow-private-webhooks"]).auto_link == 3.0
