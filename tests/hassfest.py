@@ -418,6 +418,23 @@ def _placeholder_mismatches(node: Any, path: str = "") -> Iterator[str]:
             yield path
 
 
+def check_api_independent(integration: Path = INTEGRATION) -> list[str]:
+    """The API client imports nothing of Home Assistant (it could be published on its own)."""
+    problems: list[str] = []
+    for path in sorted((integration / "api").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                if name.split(".")[0] == "homeassistant":
+                    problems.append(f"api/{path.name}: imports {name}")
+    return problems
+
+
 def check_all(root: Path = REPO) -> list[str]:
     """Run every rule on a repository."""
     integration = root / "custom_components" / "smartwats"
@@ -427,4 +444,5 @@ def check_all(root: Path = REPO) -> list[str]:
         *check_hacs(root),
         *check_services(integration),
         *check_translation_keys(integration),
+        *check_api_independent(integration),
     ]

@@ -239,3 +239,14 @@ def test_present_translation_keys_pass(repo: Path) -> None:
     assert hassfest.check_translation_keys(integration(repo)) == [
         "en.json: exceptions.bad_target.message has unbalanced placeholder braces"
     ]
+
+
+def test_api_client_must_not_import_home_assistant(repo: Path) -> None:
+    """A Home Assistant import under api/ is reported, relative imports are fine."""
+    write(integration(repo) / "api" / "bad.py", "from homeassistant.core import HomeAssistant\n")
+    write(integration(repo) / "api" / "worse.py", "import homeassistant.const\n")
+    write(integration(repo) / "api" / "fine.py", "from .client import SmartwatsClient\n")
+    assert hassfest.check_api_independent(integration(repo)) == [
+        "api/bad.py: imports homeassistant.core",
+        "api/worse.py: imports homeassistant.const",
+    ]

@@ -19,6 +19,8 @@ from custom_components.smartwats.api import (
     Group,
     GroupParticipant,
     InvalidPhoneNumberError,
+    LinkState,
+    LinkStatus,
     PhoneCheck,
     QuickReplyButton,
     SmartwatsAlreadyLinkedError,
@@ -1013,3 +1015,11 @@ def test_defaults(session: aiohttp.ClientSession) -> None:
     assert repr(client) == (
         "SmartwatsClient(base_url='https://app.smartwats.com/api/', instance_id=None)"
     )
+
+
+async def test_link_state_logged_out(make_client: ClientFactory, gateway: ScriptedGateway) -> None:
+    """A QR call answered "relogin required" means the phone ended the session."""
+    gateway.reply(
+        "get_qrcode", {"status": "error", "message": "This WhatsApp account relogin required"}
+    )
+    assert await make_client().get_link_state() == LinkState(LinkStatus.LOGGED_OUT)

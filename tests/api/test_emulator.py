@@ -13,6 +13,8 @@ from custom_components.smartwats.api import (
     CarouselCard,
     CopyButton,
     GroupParticipant,
+    LinkState,
+    LinkStatus,
     PhoneCheck,
     QuickReplyButton,
     SmartwatsAlreadyLinkedError,
@@ -333,3 +335,19 @@ async def test_qr_not_ready_is_retried(emu: Emulator, client_for: EmulatorClient
     with pytest.raises(SmartwatsNotReadyError, match="Cannot get Pair Code"):
         await client.get_pair_code(NUMBER)
     assert len(requests_to(emu, "get_paircode")) == 3
+
+
+async def test_link_state(emu: Emulator, client_for: EmulatorClient) -> None:
+    """Waiting with the current QR code, then linked; a QR still being generated is waiting too."""
+    token = emu.add_account()
+    instance_id = emu.add_instance(token)
+    client = client_for(token, instance_id, retry_attempts=0)
+    state = await client.get_link_state()
+    assert state == LinkState(LinkStatus.WAITING, emu.qr_data_uri(instance_id))
+    assert not state.linked
+    emu.set_fault(instance_id, Fault("qr_not_ready", count=1))
+    assert await client.get_link_state() == LinkState(LinkStatus.WAITING)
+    emu.link(instance_id)
+    state = await client.get_link_state()
+    assert state == LinkState(LinkStatus.LINKED)
+    assert state.linked

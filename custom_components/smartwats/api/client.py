@@ -23,7 +23,15 @@ from .exceptions import (
     SmartwatsOutcomeUnknownError,
     SmartwatsRequestError,
 )
-from .models import AlbumItem, CarouselCard, Group, PhoneCheck, SendResult
+from .models import (
+    AlbumItem,
+    CarouselCard,
+    Group,
+    LinkState,
+    LinkStatus,
+    PhoneCheck,
+    SendResult,
+)
 from .phone import normalize_phone, to_group_jid, to_user_jid
 from .responses import (
     error_for_message,
@@ -127,6 +135,22 @@ class SmartwatsClient:
         `SmartwatsNotReadyError` while the gateway is still generating the code (after the retries).
         """
         return await self._call("get_qrcode", time_limit=self._qr_timeout, parse=_qr_code)
+
+    async def get_link_state(self) -> LinkState:
+        """Return whether the instance is linked, with the current QR code while it is not.
+
+        The gateway reports the link state nowhere; asking for a QR code reveals it: "already
+        linked" means linked, a QR code (or one still being generated) means waiting for a scan.
+        """
+        try:
+            qr_code = await self.get_qr_code()
+        except SmartwatsAlreadyLinkedError:
+            return LinkState(LinkStatus.LINKED)
+        except SmartwatsLoggedOutError:
+            return LinkState(LinkStatus.LOGGED_OUT)
+        except SmartwatsNotReadyError:
+            return LinkState(LinkStatus.WAITING)
+        return LinkState(LinkStatus.WAITING, qr_code)
 
     async def get_pair_code(self, phone: str) -> str:
         """Return a pairing code (such as ``ABCD-EFGH``) to link the instance to ``phone``."""

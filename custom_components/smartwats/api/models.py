@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Final, Literal, get_args
 
 type AlbumMediaType = Literal["image", "video"]
@@ -22,6 +23,27 @@ class SendResult:
 
     message_id: str | None
     raw: Any
+
+
+class LinkStatus(StrEnum):
+    """Whether an instance is linked to a phone."""
+
+    LINKED = "linked"
+    WAITING = "waiting"  # a QR code or pair code is waiting to be used
+    LOGGED_OUT = "logged_out"  # the phone ended the session: it must be linked again
+
+
+@dataclass(frozen=True, slots=True)
+class LinkState:
+    """The link state of an instance and, while it waits for a scan, its current QR code."""
+
+    status: LinkStatus
+    qr_code: str | None = None
+
+    @property
+    def linked(self) -> bool:
+        """Whether the instance is linked to a phone."""
+        return self.status is LinkStatus.LINKED
 
 
 @dataclass(frozen=True, slots=True)
