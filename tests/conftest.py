@@ -3,10 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator
+from functools import partial
+from unittest.mock import AsyncMock, patch
 
+from homeassistant.const import CONF_ACCESS_TOKEN, CONF_WEBHOOK_ID, Platform
+from homeassistant.core import HomeAssistant
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
 
+from custom_components.smartwats import PLATFORMS
+from custom_components.smartwats.api import SmartwatsClient
+from custom_components.smartwats.const import (
+    CONF_ALLOWED_EVENTS,
+    CONF_BASE_URL,
+    CONF_DEFAULT_COUNTRY_CODE,
+    CONF_INCLUDE_OWN_MESSAGES,
+    CONF_INSTANCE_ID,
+    CONF_SEND_INTERVAL,
+    DEFAULT_ALLOWED_EVENTS,
+    DEFAULT_SEND_INTERVAL,
+    DOMAIN,
+)
 from smartwats_emulator import Emulator
+
+LINKED_PHONE = "966500000001"
+WEBHOOK_ID = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 
 @pytest.fixture(autouse=True)
@@ -36,3 +59,104 @@ async def emulator(socket_enabled: None) -> AsyncGenerator[Emulator]:
         yield emu
     finally:
         await emu.stop()
+
+
+@pytest.fixture
+def access_token(emulator: Emulator) -> str:
+    """An access token the emulator knows."""
+    return emulator.add_account()
+
+
+@pytest.fixture
+def instance_id(emulator: Emulator, access_token: str) -> str:
+    """An instance of that account, linked to LINKED_PHONE."""
+    return emulator.add_instance(access_token, linked=True, phone=LINKED_PHONE)
+
+
+@pytest.fixture
+def mock_config_entry(emulator: Emulator, access_token: str, instance_id: str) -> MockConfigEntry:
+    """A config entry of the linked instance, pointing at the emulator (not added to hass)."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=LINKED_PHONE,
+        unique_id=instance_id,
+        version=1,
+        data={
+            CONF_ACCESS_TOKEN: access_token,
+            CONF_INSTANCE_ID: instance_id,
+            CONF_BASE_URL: emulator.api_url,
+            CONF_WEBHOOK_ID: WEBHOOK_ID,
+        },
+        options={
+            CONF_ALLOWED_EVENTS: list(DEFAULT_ALLOWED_EVENTS),
+            CONF_DEFAULT_COUNTRY_CODE: "966",
+            CONF_SEND_INTERVAL: DEFAULT_SEND_INTERVAL,
+            CONF_INCLUDE_OWN_MESSAGES: False,
+        },
+    )
+
+
+@pytest.fixture
+async def init_integration(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> MockConfigEntry:
+    """The config entry, added and set up against the emulator."""
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    return mock_config_entry
+
+
+@pytest.fixture
+def mock_setup_entry() -> Generator[AsyncMock]:
+    """Set up (and unload) entries without reaching the gateway (for flow tests)."""
+    with (
+        patch("custom_components.smartwats.async_setup_entry", return_value=True) as setup,
+        patch("custom_components.smartwats.async_unload_entry", return_value=True),
+    ):
+        yield setup
+
+
+@pytest.fixture
+def no_retry_delay() -> Generator[None]:
+    """Clients of the integration retry temporary failures at once (not after 1, 2, 4 s)."""
+    with patch(
+        "custom_components.smartwats.gateway.SmartwatsClient",
+        partial(SmartwatsClient, retry_backoff=0.0),
+    ):
+        yield
+
+
+@pytest.fixture
+def platforms() -> list[Platform]:
+    """The platforms set up by `init_integration_platforms` (override to narrow them)."""
+    return list(PLATFORMS)
+
+
+@pytest.fixture
+async def init_integration_platforms(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, platforms: list[Platform]
+) -> MockConfigEntry:
+    """The config entry, set up with only the platforms of the `platforms` fixture."""
+    mock_config_entry.add_to_hass(hass)
+    with patch("custom_components.smartwats.PLATFORMS", platforms):
+        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+        await hass.async_block_till_done()
+    return mock_config_entry
+
+
+SNAPSHOT_INSTANCE_ID = "68DBB04FECCBA"
+
+
+@pytest.fixture
+def fixed_instance_id(emulator: Emulator, access_token: str) -> str:
+    """The linked instance with a fixed id (for snapshots; override `instance_id` with it)."""
+    return emulator.add_instance(
+        access_token, linked=True, phone=LINKED_PHONE, instance_id=SNAPSHOT_INSTANCE_ID
+    )
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshots serialised as Home Assistant's own tests do (ids and times masked)."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)

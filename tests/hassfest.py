@@ -126,9 +126,15 @@ def check_json_files(root: Path = REPO) -> list[str]:
 
 
 def _imported_components(integration: Path) -> set[str]:
-    """Home Assistant integrations the code imports (`homeassistant.components.X`)."""
+    """Home Assistant integrations the code imports (`homeassistant.components.X`).
+
+    As in core's hassfest, a platform file may import the integration it is a platform of
+    (`image.py` imports `homeassistant.components.image`, `diagnostics.py` imports
+    `homeassistant.components.diagnostics`): that needs no dependency.
+    """
     found: set[str] = set()
     for path in integration.rglob("*.py"):
+        platform_of = path.stem if path.parent == integration else None
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             names: list[str] = []
             if isinstance(node, ast.ImportFrom) and node.module:
@@ -139,7 +145,11 @@ def _imported_components(integration: Path) -> set[str]:
                 names = [alias.name for alias in node.names]
             for name in names:
                 parts = name.split(".")
-                if parts[:2] == ["homeassistant", "components"] and len(parts) > 2:
+                if (
+                    parts[:2] == ["homeassistant", "components"]
+                    and len(parts) > 2
+                    and parts[2] != platform_of
+                ):
                     found.add(parts[2])
     return found
 

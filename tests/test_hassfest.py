@@ -62,7 +62,10 @@ def test_copy_passes(repo: Path) -> None:
         (lambda m: m.update(documentation="http://x"), "documentation must be an https URL"),
         (lambda m: m.update(codeowners=["nobody"]), "codeowners must be a list of @names"),
         (lambda m: m.update(requirements=["requests==1"]), "no runtime requirements"),
-        (lambda m: m.update(config_flow=True), "config_flow must be true exactly when"),
+        (
+            lambda m: m.update(config_flow=not m["config_flow"]),
+            "config_flow must be true exactly when",
+        ),
     ],
 )
 def test_broken_manifest_is_caught(repo: Path, change: Any, expected: str) -> None:
@@ -189,6 +192,8 @@ def test_translation_keys_used_in_code_are_found(repo: Path) -> None:
     """Steps, errors, aborts, menus, progress, exceptions, issues and entities are collected."""
     write(integration(repo) / "config_flow.py", FLOW_CODE)
     write(integration(repo) / "sensor.py", SENSOR_CODE)
+    # The real flow's texts would answer for FLOW_CODE's: start without them.
+    edit_json(integration(repo) / "translations" / "en.json", lambda t: t.pop("config") and None)
     keys = hassfest.used_translation_keys(integration(repo))
     assert keys >= {
         ("config", "error", "cannot_connect"),
@@ -224,10 +229,11 @@ def test_present_translation_keys_pass(repo: Path) -> None:
     )
 
     def add(texts: dict[str, Any]) -> None:
-        texts["entity"] = {
-            "sensor": {"messages_sent": {"name": "Sent"}, "linked": {"name": "Linked"}}
+        texts.setdefault("entity", {})["sensor"] = {
+            "messages_sent": {"name": "Sent"},
+            "linked": {"name": "Linked"},
         }
-        texts["exceptions"] = {"bad_target": {"message": "Bad target {target}"}}
+        texts.setdefault("exceptions", {})["bad_target"] = {"message": "Bad target {target}"}
 
     edit_json(integration(repo) / "translations" / "en.json", add)
     assert hassfest.check_translation_keys(integration(repo)) == []
@@ -249,4 +255,19 @@ def test_api_client_must_not_import_home_assistant(repo: Path) -> None:
     assert hassfest.check_api_independent(integration(repo)) == [
         "api/bad.py: imports homeassistant.core",
         "api/worse.py: imports homeassistant.const",
+    ]
+
+
+def test_platform_files_may_import_their_integration(repo: Path) -> None:
+    """`image.py` may import the image integration; any other file needs a dependency."""
+    write(
+        integration(repo) / "image.py", "from homeassistant.components.image import ImageEntity\n"
+    )
+    assert hassfest.check_manifest(integration(repo)) == []
+    write(integration(repo) / "helpers.py", "from homeassistant.components import image\n")
+    assert hassfest.check_manifest(integration(repo)) == [
+        (
+            "manifest.json: imports homeassistant.components.image "
+            "but lists it in neither dependencies nor after_dependencies"
+        )
     ]

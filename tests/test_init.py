@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from unittest.mock import patch
+
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.const import CONF_WEBHOOK_ID, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.core_config import async_process_ha_core_config
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
+from homeassistant.helpers.network import NoURLAvailableError
 from homeassistant.loader import async_get_custom_components
 from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.smartwats.const import DOMAIN
+from custom_components.smartwats.const import DOMAIN, PROFILE_URL
+from smartwats_emulator import Emulator, Fault
+from smartwats_emulator.faults import FaultKind
+
+from .conftest import LINKED_PHONE, WEBHOOK_ID
 
 
 async def test_integration_is_found_as_custom_integration(hass: HomeAssistant) -> None:
@@ -30,3 +47,167 @@ async def test_yaml_configuration_is_reported(
     """Configuration lives in config entries only: YAML under the domain raises a repair issue."""
     assert await async_setup_component(hass, DOMAIN, {DOMAIN: {"access_token": "x"}})
     assert issue_registry.async_get_issue("homeassistant", f"config_entry_only_{DOMAIN}")
+
+
+async def test_setup_entry(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    instance_id: str,
+    device_registry: dr.DeviceRegistry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """A linked instance sets up: one service device, its entities, the link state known."""
+    entry = init_integration
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data.coordinator.data.linked
+    assert entry.runtime_data.client.instance_id == instance_id
+
+    device = device_registry.async_get_device_by_identifier((DOMAIN, instance_id), entry.entry_id)
+    assert device is not None
+    assert device.entry_type is dr.DeviceEntryType.SERVICE
+    assert device.manufacturer == "SmartWats"
+    assert device.model == "WhatsApp gateway instance"
+    assert device.name == LINKED_PHONE
+    assert device.configuration_url == PROFILE_URL
+
+    entities = er.async_entries_for_config_entry(entity_registry, entry.entry_id)
+    assert {(e.domain, e.unique_id, e.device_id) for e in entities} == {
+        ("binary_sensor", f"{instance_id}_linked", device.id),
+        ("image", f"{instance_id}_qr_code", device.id),
+    }
+
+
+async def test_setup_revoked_token(
+    hass: HomeAssistant, emulator: Emulator, access_token: str, mock_config_entry: MockConfigEntry
+) -> None:
+    """A token the gateway no longer knows fails setup and starts re-authentication."""
+    emulator.revoke_token(access_token)
+    mock_config_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    assert mock_config_entry.reason == (
+        "The SmartWats gateway rejected the access token. Enter a new one"
+    )
+    flows = mock_config_entry.async_get_active_flows(hass, {SOURCE_REAUTH})
+    assert len(list(flows)) == 1
+
+
+async def test_setup_invalidated_instance(
+    hass: HomeAssistant, emulator: Emulator, instance_id: str, mock_config_entry: MockConfigEntry
+) -> None:
+    """An instance the gateway invalidated fails setup for good (no retry, no reauth)."""
+    emulator.invalidate_instance(instance_id)
+    mock_config_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    assert not list(mock_config_entry.async_get_active_flows(hass, {SOURCE_REAUTH}))
+
+
+@pytest.mark.usefixtures("no_retry_delay")
+@pytest.mark.parametrize("kind", ["http_500", "html", "outage", "reset"])
+async def test_setup_temporary_failure(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    instance_id: str,
+    mock_config_entry: MockConfigEntry,
+    kind: FaultKind,
+) -> None:
+    """A gateway that fails for now makes setup retry later."""
+    emulator.set_fault(instance_id, Fault(kind))
+    mock_config_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
+    assert mock_config_entry.reason is not None
+    assert mock_config_entry.reason.startswith("Cannot reach the SmartWats gateway: ")
+
+
+async def test_unload_entry(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
+    """Unloading stops polling and removes the entities' states."""
+    entry = init_integration
+    coordinator = entry.runtime_data.coordinator
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert entry.state is ConfigEntryState.NOT_LOADED
+    assert coordinator._unsub_refresh is None  # no refresh left scheduled
+    for state in hass.states.async_all():
+        assert state.state == STATE_UNAVAILABLE
+
+
+async def test_remove_entry_turns_webhook_off(
+    hass: HomeAssistant, emulator: Emulator, instance_id: str, init_integration: MockConfigEntry
+) -> None:
+    """Removing the entry turns the gateway's webhook off."""
+    await async_process_ha_core_config(hass, {"external_url": "https://ha.example.com"})
+    emulator.set_webhook(instance_id, "https://ha.example.com/api/webhook/x", enabled=True)
+
+    assert await hass.config_entries.async_remove(init_integration.entry_id)
+    await hass.async_block_till_done()
+
+    instance = emulator.instance(instance_id)
+    assert not instance.webhook_enabled
+    assert instance.webhook_url == f"https://ha.example.com/api/webhook/{WEBHOOK_ID}"
+    assert not hass.config_entries.async_entries(DOMAIN)
+
+
+async def test_remove_entry_without_url(
+    hass: HomeAssistant, emulator: Emulator, instance_id: str, init_integration: MockConfigEntry
+) -> None:
+    """Without a Home Assistant URL the webhook is still turned off (with a placeholder URL)."""
+    emulator.set_webhook(instance_id, "https://ha.example.com/api/webhook/x", enabled=True)
+    with patch(
+        "custom_components.smartwats.webhook.async_generate_url",
+        side_effect=NoURLAvailableError,
+    ):
+        assert await hass.config_entries.async_remove(init_integration.entry_id)
+        await hass.async_block_till_done()
+
+    instance = emulator.instance(instance_id)
+    assert not instance.webhook_enabled
+    assert WEBHOOK_ID not in instance.webhook_url
+
+
+@pytest.mark.usefixtures("no_retry_delay")
+@pytest.mark.parametrize(
+    "break_gateway",
+    [
+        pytest.param(lambda emu, iid, _: emu.set_fault(iid, Fault("http_500")), id="http_500"),
+        pytest.param(lambda emu, iid, _: emu.logout_from_phone(iid), id="logged_out"),
+        pytest.param(lambda emu, _, token: emu.revoke_token(token), id="revoked"),
+    ],
+)
+async def test_remove_entry_gateway_fails(
+    hass: HomeAssistant,
+    *,
+    emulator: Emulator,
+    instance_id: str,
+    access_token: str,
+    init_integration: MockConfigEntry,
+    break_gateway: Callable[[Emulator, str, str], None],
+) -> None:
+    """Removal succeeds whatever the gateway answers."""
+    await hass.config_entries.async_unload(init_integration.entry_id)
+    break_gateway(emulator, instance_id, access_token)
+
+    assert await hass.config_entries.async_remove(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert not hass.config_entries.async_entries(DOMAIN)
+
+
+async def test_remove_entry_without_webhook_id(
+    hass: HomeAssistant, emulator: Emulator, instance_id: str, mock_config_entry: MockConfigEntry
+) -> None:
+    """An entry without a webhook id (never expected) is removed all the same."""
+    data = dict(mock_config_entry.data)
+    del data[CONF_WEBHOOK_ID]
+    entry = MockConfigEntry(domain=DOMAIN, title="x", unique_id=instance_id, data=data)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert not emulator.instance(instance_id).webhook_enabled

@@ -2,15 +2,68 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+
+from homeassistant.components import webhook
+from homeassistant.const import CONF_WEBHOOK_ID, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, issue_registry as ir
+from homeassistant.helpers.network import NoURLAvailableError
 from homeassistant.helpers.typing import ConfigType
 
-from .const import DOMAIN
+from .api import SmartwatsError
+from .const import DOMAIN, LOGGER
+from .coordinator import (
+    SmartwatsConfigEntry,
+    SmartwatsData,
+    SmartwatsLinkCoordinator,
+    relogin_issue_id,
+)
+from .gateway import async_create_client
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.IMAGE]
+
+# Sent with enable=false when Home Assistant has no URL: the gateway only checks that it is one.
+_PLACEHOLDER_WEBHOOK_URL = "https://webhook.invalid/smartwats-disabled"
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Set up the SmartWats integration (configured from the UI only)."""
     return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: SmartwatsConfigEntry) -> bool:
+    """Set up a SmartWats instance from a config entry.
+
+    The first probe of the link state doubles as the check that the entry still works: the
+    coordinator raises `ConfigEntryAuthFailed` for a token the gateway no longer knows (which
+    starts re-authentication), `ConfigEntryError` for an invalidated instance, and the first
+    refresh turns a temporary failure into `ConfigEntryNotReady`.
+    """
+    client = async_create_client(hass, entry.data, entry.options)
+    coordinator = SmartwatsLinkCoordinator(hass, entry, client)
+    await coordinator.async_config_entry_first_refresh()
+    entry.runtime_data = SmartwatsData(client=client, coordinator=coordinator)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: SmartwatsConfigEntry) -> bool:
+    """Unload a config entry (the coordinator stops polling when the entry unloads)."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: SmartwatsConfigEntry) -> None:
+    """Turn the gateway's webhook off when the entry is deleted (best effort, never fails)."""
+    ir.async_delete_issue(hass, DOMAIN, relogin_issue_id(entry))
+    url = _PLACEHOLDER_WEBHOOK_URL
+    if webhook_id := entry.data.get(CONF_WEBHOOK_ID):
+        with suppress(NoURLAvailableError):
+            url = webhook.async_generate_url(hass, webhook_id)
+    try:
+        client = async_create_client(hass, entry.data, entry.options)
+        await client.set_webhook(url, enable=False)
+    except (SmartwatsError, ValueError) as err:
+        LOGGER.debug("Could not turn the webhook of %s off: %s", entry.title, err)

@@ -2,8 +2,64 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+import logging
 from typing import Final
 
-DOMAIN: Final = "smartwats"
+from .api import DEFAULT_BASE_URL
 
-DEFAULT_BASE_URL: Final = "https://app.smartwats.com/api/"
+__all__ = ["DEFAULT_BASE_URL"]
+
+DOMAIN: Final = "smartwats"
+LOGGER = logging.getLogger(__package__)
+
+# Where users find their instances and tokens.
+PROFILE_URL: Final = "https://app.smartwats.com/whatsapp_profile"
+
+# entry.data (access_token and webhook_id are Home Assistant's CONF_ACCESS_TOKEN / CONF_WEBHOOK_ID)
+CONF_INSTANCE_ID: Final = "instance_id"
+CONF_BASE_URL: Final = "base_url"
+CONF_PHONE: Final = "phone"  # the linked phone number, when known (pair-code linking tells it)
+
+# entry.options
+CONF_ALLOWED_EVENTS: Final = "allowed_events"
+CONF_DEFAULT_COUNTRY_CODE: Final = "default_country_code"
+CONF_SEND_INTERVAL: Final = "send_interval"
+CONF_INCLUDE_OWN_MESSAGES: Final = "include_own_messages"
+
+# Config subentries: one per recipient (a number or a group), each with a notify entity.
+SUBENTRY_RECIPIENT: Final = "recipient"
+CONF_TARGET: Final = "target"  # a normalised number or a group JID; the name is CONF_NAME
+
+# Events the gateway can post to the webhook (vendor docs: set_webhook "Allowed Events").
+GATEWAY_EVENTS: Final = (
+    "received_message",
+    "messages.upsert",
+    "messages.update",
+    "contacts.upsert",
+    "contacts.update",
+    "groups.update",
+    "new_subscriber",
+    "capturer",
+)
+# Messages and receipts; the contact and group events are bulky (history sync) and rarely useful.
+DEFAULT_ALLOWED_EVENTS: Final = ("messages.upsert", "received_message", "messages.update")
+DEFAULT_SEND_INTERVAL: Final = 1.0
+MAX_SEND_INTERVAL: Final = 60.0
+DEFAULT_INCLUDE_OWN_MESSAGES: Final = False
+
+# How often the link state is probed: rarely while linked, often while a scan is awaited.
+LINKED_POLL_INTERVAL: Final = timedelta(minutes=5)
+UNLINKED_POLL_INTERVAL: Final = timedelta(seconds=30)
+
+# While someone looks at the QR image (the frontend fetched it lately), the link state is probed
+# more often so that the picture follows the gateway's QR, which rotates about every 20 s.
+QR_WATCH_POLL_INTERVAL: Final = timedelta(seconds=10)
+QR_WATCH_WINDOW: Final = timedelta(seconds=60)
+# A QR older than this is fetched again before the image is served.
+QR_MAX_AGE: Final = timedelta(seconds=15)
+# How long serving the image waits for that fetch before it serves the QR it has.
+QR_FETCH_WAIT: Final = timedelta(seconds=5)
+
+# Repair issue raised while the phone has logged the WhatsApp session out.
+ISSUE_RELOGIN_REQUIRED: Final = "relogin_required"

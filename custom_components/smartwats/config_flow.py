@@ -1,0 +1,629 @@
+"""Config flow of the SmartWats integration: link an instance by QR code or pair code."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Mapping
+import logging
+import re
+from typing import TYPE_CHECKING, Any, Final, override
+
+from homeassistant.components import webhook
+from homeassistant.config_entries import (
+    SOURCE_REAUTH,
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    ConfigSubentryFlow,
+    OptionsFlowWithReload,
+    SubentryFlowResult,
+)
+from homeassistant.const import CONF_ACCESS_TOKEN, CONF_NAME, CONF_WEBHOOK_ID
+from homeassistant.core import callback
+from homeassistant.data_entry_flow import section
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+import probatio
+
+from .api import (
+    DEFAULT_BASE_URL,
+    Group,
+    InvalidPhoneNumberError,
+    LinkState,
+    SmartwatsAlreadyLinkedError,
+    SmartwatsAuthError,
+    SmartwatsClient,
+    SmartwatsConnectionError,
+    SmartwatsError,
+    SmartwatsInstanceError,
+    SmartwatsNotReadyError,
+    normalize_phone,
+)
+from .const import (
+    CONF_ALLOWED_EVENTS,
+    CONF_BASE_URL,
+    CONF_DEFAULT_COUNTRY_CODE,
+    CONF_INCLUDE_OWN_MESSAGES,
+    CONF_INSTANCE_ID,
+    CONF_PHONE,
+    CONF_SEND_INTERVAL,
+    CONF_TARGET,
+    DEFAULT_ALLOWED_EVENTS,
+    DEFAULT_INCLUDE_OWN_MESSAGES,
+    DEFAULT_SEND_INTERVAL,
+    DOMAIN,
+    GATEWAY_EVENTS,
+    MAX_SEND_INTERVAL,
+    PROFILE_URL,
+    SUBENTRY_RECIPIENT,
+)
+from .gateway import async_create_client
+
+_LOGGER = logging.getLogger(__name__)
+
+# While a pair code is shown, the link state is asked this often (seconds), for at most this long.
+PAIR_CODE_POLL_INTERVAL: Final = 2.0
+PAIR_CODE_TIMEOUT: Final = 180.0
+
+# The recipient form's dropdown of groups (a field of the form only, never stored).
+CONF_GROUP: Final = "group"
+# The collapsed section of the connection form holding the API address.
+SECTION_ADVANCED: Final = "advanced"
+
+# A country calling code as the phone number normaliser accepts it: 1 to 3 digits, no leading 0.
+_COUNTRY_CODE: Final = re.compile(r"[1-9][0-9]{0,2}")
+
+_TOKEN_SELECTOR: Final = TextSelector(
+    TextSelectorConfig(type=TextSelectorType.PASSWORD, autocomplete="off")
+)
+_URL_SELECTOR: Final = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
+_TEXT_SELECTOR: Final = TextSelector()
+_PHONE_SELECTOR: Final = TextSelector(
+    TextSelectorConfig(type=TextSelectorType.TEL, autocomplete="tel")
+)
+
+STEP_REAUTH_SCHEMA: Final = probatio.Schema({probatio.Required(CONF_ACCESS_TOKEN): _TOKEN_SELECTOR})
+STEP_PAIR_CODE_SCHEMA: Final = probatio.Schema({probatio.Required(CONF_PHONE): _PHONE_SELECTOR})
+OPTIONS_SCHEMA: Final = probatio.Schema(
+    {
+        probatio.Required(CONF_ALLOWED_EVENTS): SelectSelector(
+            SelectSelectorConfig(
+                options=list(GATEWAY_EVENTS), multiple=True, mode=SelectSelectorMode.LIST
+            )
+        ),
+        probatio.Optional(CONF_DEFAULT_COUNTRY_CODE): _TEXT_SELECTOR,
+        probatio.Required(CONF_SEND_INTERVAL): NumberSelector(
+            NumberSelectorConfig(
+                min=0,
+                max=MAX_SEND_INTERVAL,
+                step=0.1,
+                unit_of_measurement="s",
+                mode=NumberSelectorMode.BOX,
+            )
+        ),
+        probatio.Required(CONF_INCLUDE_OWN_MESSAGES): BooleanSelector(),
+    }
+)
+
+
+def _connection_schema(*, instance_required: bool) -> probatio.Schema:
+    """Return the token / instance id form, with the API address in a collapsed section."""
+    instance_key = (
+        probatio.Required(CONF_INSTANCE_ID)
+        if instance_required
+        else probatio.Optional(CONF_INSTANCE_ID)
+    )
+    return probatio.Schema(
+        {
+            probatio.Required(CONF_ACCESS_TOKEN): _TOKEN_SELECTOR,
+            instance_key: _TEXT_SELECTOR,
+            probatio.Required(SECTION_ADVANCED): section(
+                probatio.Schema(
+                    {probatio.Required(CONF_BASE_URL, default=DEFAULT_BASE_URL): _URL_SELECTOR}
+                ),
+                {"collapsed": True},
+            ),
+        }
+    )
+
+
+def _connection_data(user_input: Mapping[str, Any], base: Mapping[str, Any]) -> dict[str, Any]:
+    """Return entry data from a connection form: typed values, else those of ``base``."""
+    advanced = user_input.get(SECTION_ADVANCED) or {}
+    return {
+        CONF_ACCESS_TOKEN: str(user_input[CONF_ACCESS_TOKEN]).strip(),
+        CONF_INSTANCE_ID: str(
+            user_input.get(CONF_INSTANCE_ID) or base.get(CONF_INSTANCE_ID) or ""
+        ).strip(),
+        CONF_BASE_URL: str(
+            advanced.get(CONF_BASE_URL) or base.get(CONF_BASE_URL) or DEFAULT_BASE_URL
+        ).strip(),
+    }
+
+
+def _connection_input(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Return entry data as the connection form's suggested values."""
+    return {
+        CONF_ACCESS_TOKEN: data[CONF_ACCESS_TOKEN],
+        CONF_INSTANCE_ID: data[CONF_INSTANCE_ID],
+        SECTION_ADVANCED: {CONF_BASE_URL: data.get(CONF_BASE_URL) or DEFAULT_BASE_URL},
+    }
+
+
+def _qr_markdown(qr_code: str | None) -> str:
+    """Return the QR code as a markdown image for a step description (empty when none)."""
+    return f"![QR code]({qr_code})" if qr_code else ""
+
+
+class SmartwatsConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Set up an instance: check the token, then link a phone by QR code or pair code."""
+
+    VERSION = 1
+
+    def __init__(self) -> None:
+        """Start with nothing known."""
+        self._data: dict[str, Any] = {}
+        self._client: SmartwatsClient | None = None
+        self._country_code: str | None = None
+        self._phone: str | None = None
+        self._pair_code: str | None = None
+        self._link_task: asyncio.Task[bool] | None = None
+
+    @staticmethod
+    @callback
+    @override
+    def async_get_options_flow(config_entry: ConfigEntry) -> SmartwatsOptionsFlow:
+        """Return the options flow."""
+        return SmartwatsOptionsFlow()
+
+    @classmethod
+    @callback
+    @override
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Return the subentry types: one recipient (number or group) per subentry."""
+        # The key is SUBENTRY_RECIPIENT, written out so tests/hassfest.py maps the texts to it.
+        return {"recipient": RecipientSubentryFlowHandler}
+
+    # -- set-up -----------------------------------------------------------------------------
+
+    @override
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for the access token and the instance (empty: create one)."""
+        errors: dict[str, str] = {}
+        suggested = user_input
+        if user_input is not None:
+            data = _connection_data(user_input, {})
+            state = await self._async_check(data, errors)
+            # An instance created for this flow is offered again, so a retry does not make another.
+            suggested = user_input | {CONF_INSTANCE_ID: data[CONF_INSTANCE_ID]}
+            if state is not None:
+                await self.async_set_unique_id(data[CONF_INSTANCE_ID])
+                self._abort_if_unique_id_configured()
+                self._data = data
+                return await self._async_linked_or_link(state)
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(
+                _connection_schema(instance_required=False), suggested
+            ),
+            errors=errors,
+            description_placeholders={"profile_url": PROFILE_URL},
+        )
+
+    async def async_step_link(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Offer the two ways to link the phone."""
+        return self.async_show_menu(
+            step_id="link",
+            menu_options=["qr", "pair_code"],
+            description_placeholders={"instance_id": self._data[CONF_INSTANCE_ID]},
+        )
+
+    async def async_step_qr(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Show the current QR code; on submit, check that the phone has scanned it."""
+        errors: dict[str, str] = {}
+        qr_code: str | None = None
+        state = await self._async_gateway(self._get_client().get_link_state(), errors)
+        if state is not None:
+            if state.linked:
+                return await self._async_finish()
+            qr_code = state.qr_code
+            if qr_code is None:
+                errors["base"] = "qr_not_ready"
+            elif user_input is not None:
+                errors["base"] = "not_linked"
+        return self.async_show_form(
+            step_id="qr",
+            data_schema=probatio.Schema({}),
+            errors=errors,
+            description_placeholders={"qr_code": _qr_markdown(qr_code)},
+        )
+
+    async def async_step_pair_code(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the phone number and get a pair code for it."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            try:
+                phone = normalize_phone(str(user_input[CONF_PHONE]), self._country_code)
+            except InvalidPhoneNumberError:
+                errors[CONF_PHONE] = "invalid_phone"
+            else:
+                try:
+                    self._pair_code = await self._get_client().get_pair_code(phone)
+                except SmartwatsAlreadyLinkedError:
+                    # Linked meanwhile (the QR code was scanned): nothing left to do.
+                    return await self._async_finish()
+                except SmartwatsNotReadyError:
+                    errors["base"] = "pair_code_not_ready"
+                except SmartwatsError as err:
+                    _LOGGER.debug("No pair code: %s", err)
+                    errors["base"] = "cannot_connect"
+                else:
+                    self._phone = phone
+                    self._link_task = None
+                    return await self.async_step_pair_code_wait()
+        return self.async_show_form(
+            step_id="pair_code",
+            data_schema=self.add_suggested_values_to_schema(
+                STEP_PAIR_CODE_SCHEMA, user_input or {CONF_PHONE: self._phone}
+            ),
+            errors=errors,
+        )
+
+    async def async_step_pair_code_wait(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show the pair code while waiting for the phone to enter it."""
+        if self._link_task is None:
+            self._link_task = self.hass.async_create_task(
+                self._async_wait_for_link(), "smartwats pair code wait"
+            )
+        if not self._link_task.done():
+            return self.async_show_progress(
+                step_id="pair_code_wait",
+                progress_action="wait_for_pair_code",
+                description_placeholders={
+                    "pair_code": str(self._pair_code),
+                    "phone": f"+{self._phone}",
+                },
+                progress_task=self._link_task,
+            )
+        linked = self._link_task.result()
+        self._link_task = None
+        if linked:
+            return self.async_show_progress_done(next_step_id="finish")
+        self._pair_code = None
+        return self.async_show_progress_done(next_step_id="pair_code_expired")
+
+    async def async_step_pair_code_expired(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Tell the pair code expired and offer both ways again."""
+        return self.async_show_menu(
+            step_id="pair_code_expired",
+            menu_options=["qr", "pair_code"],
+            description_placeholders={"timeout": f"{PAIR_CODE_TIMEOUT:g}"},
+        )
+
+    async def async_step_finish(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Finish once the phone has linked the instance."""
+        return await self._async_finish()
+
+    # -- re-authentication and reconfiguration ---------------------------------------------------
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """Find out what broke: the token (ask a new one) or the link (link the phone again)."""
+        entry = self._get_reauth_entry()
+        self._data = {
+            CONF_ACCESS_TOKEN: entry_data[CONF_ACCESS_TOKEN],
+            CONF_INSTANCE_ID: entry_data[CONF_INSTANCE_ID],
+            CONF_BASE_URL: entry_data.get(CONF_BASE_URL) or DEFAULT_BASE_URL,
+        }
+        self._country_code = entry.options.get(CONF_DEFAULT_COUNTRY_CODE) or None
+        errors: dict[str, str] = {}
+        state = await self._async_check(self._data, errors)
+        if state is None:
+            return await self.async_step_reauth_confirm()
+        return await self._async_linked_or_link(state)
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for a new access token of the same instance."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = self._data | {CONF_ACCESS_TOKEN: str(user_input[CONF_ACCESS_TOKEN]).strip()}
+            state = await self._async_check(data, errors)
+            if state is not None:
+                self._data = data
+                return await self._async_linked_or_link(state)
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=self.add_suggested_values_to_schema(STEP_REAUTH_SCHEMA, user_input),
+            errors=errors,
+            description_placeholders={
+                "instance_id": self._data[CONF_INSTANCE_ID],
+                "profile_url": PROFILE_URL,
+            },
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the access token or the gateway URL of the same instance."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = _connection_data(user_input, entry.data)
+            await self.async_set_unique_id(data[CONF_INSTANCE_ID])
+            self._abort_if_unique_id_mismatch()
+            if await self._async_check(data, errors) is not None:
+                return self.async_update_reload_and_abort(entry, data_updates=data)
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                _connection_schema(instance_required=True),
+                user_input or _connection_input(entry.data),
+            ),
+            errors=errors,
+            description_placeholders={"profile_url": PROFILE_URL},
+        )
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _get_client(self) -> SmartwatsClient:
+        """Return the client of the instance being linked (made by `_async_check`)."""
+        if TYPE_CHECKING:  # every linking step comes after a successful check
+            assert self._client is not None
+        return self._client
+
+    async def _async_check(self, data: dict[str, Any], errors: dict[str, str]) -> LinkState | None:
+        """Check connection data with the gateway and return the link state, or fill errors.
+
+        An empty instance id creates an instance, whose id is written into ``data``.
+        """
+        if not data[CONF_ACCESS_TOKEN]:
+            errors[CONF_ACCESS_TOKEN] = "invalid_auth"
+            return None
+        try:
+            client = async_create_client(self.hass, data)
+        except ValueError:
+            errors[CONF_BASE_URL] = "invalid_url"
+            return None
+        if not data[CONF_INSTANCE_ID]:
+            instance_id = await self._async_gateway(client.create_instance(), errors)
+            if instance_id is None:
+                return None
+            data[CONF_INSTANCE_ID] = client.instance_id = instance_id
+        state = await self._async_gateway(client.get_link_state(), errors)
+        if state is not None:
+            self._client = client
+        return state
+
+    async def _async_gateway[T](self, call: Awaitable[T], errors: dict[str, str]) -> T | None:
+        """Await a gateway call; on failure fill ``errors`` and return None."""
+        try:
+            return await call
+        except SmartwatsAuthError:
+            errors["base"] = "invalid_auth"
+        except SmartwatsInstanceError:
+            errors["base"] = "invalid_instance"
+        except SmartwatsConnectionError:
+            errors["base"] = "cannot_connect"
+        except Exception:
+            _LOGGER.exception("Unexpected error from the SmartWats gateway")
+            errors["base"] = "unknown"
+        return None
+
+    async def _async_linked_or_link(self, state: LinkState) -> ConfigFlowResult:
+        """Finish when the instance is linked, else offer the ways to link it."""
+        if state.linked:
+            return await self._async_finish()
+        return await self.async_step_link()
+
+    async def _async_wait_for_link(self) -> bool:
+        """Poll the link state until the phone has linked (True) or the time is up (False)."""
+        client = self._get_client()
+        try:
+            async with asyncio.timeout(PAIR_CODE_TIMEOUT):
+                while True:
+                    await asyncio.sleep(PAIR_CODE_POLL_INTERVAL)
+                    try:
+                        state = await client.get_link_state()
+                    except SmartwatsError as err:
+                        _LOGGER.debug("Link state unknown while waiting for the pair code: %s", err)
+                        continue
+                    if state.linked:
+                        return True
+        except TimeoutError:
+            return False
+
+    async def _async_finish(self) -> ConfigFlowResult:
+        """Create the entry, or update the re-authenticated one."""
+        data = dict(self._data)
+        if self._phone:
+            data[CONF_PHONE] = self._phone
+        if self.source == SOURCE_REAUTH:
+            return self.async_update_reload_and_abort(self._get_reauth_entry(), data_updates=data)
+        data[CONF_WEBHOOK_ID] = webhook.async_generate_id()
+        return self.async_create_entry(
+            title=self._phone or data[CONF_INSTANCE_ID],
+            data=data,
+            options={
+                CONF_ALLOWED_EVENTS: list(DEFAULT_ALLOWED_EVENTS),
+                CONF_SEND_INTERVAL: DEFAULT_SEND_INTERVAL,
+                CONF_INCLUDE_OWN_MESSAGES: DEFAULT_INCLUDE_OWN_MESSAGES,
+            },
+        )
+
+
+class SmartwatsOptionsFlow(OptionsFlowWithReload):
+    """Change which events arrive, the default country code, pacing and own messages."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Show and check the options."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            options = dict(user_input)
+            code = str(options.pop(CONF_DEFAULT_COUNTRY_CODE, "") or "").strip()
+            code = code.removeprefix("+").removeprefix("00")
+            if not options.get(CONF_ALLOWED_EVENTS):
+                errors[CONF_ALLOWED_EVENTS] = "no_events"
+            if code and not _COUNTRY_CODE.fullmatch(code):
+                errors[CONF_DEFAULT_COUNTRY_CODE] = "invalid_country_code"
+            if not errors:
+                if code:
+                    options[CONF_DEFAULT_COUNTRY_CODE] = code
+                return self.async_create_entry(data=options)
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                OPTIONS_SCHEMA, user_input or self.config_entry.options
+            ),
+            errors=errors,
+        )
+
+
+class RecipientSubentryFlowHandler(ConfigSubentryFlow):
+    """Add or change a recipient: a phone number, a WhatsApp id or a group."""
+
+    def __init__(self) -> None:
+        """Start without the groups (fetched once, when the form is first shown)."""
+        self._groups: list[Group] | None = None
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Add a recipient."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            target = await self._async_target(user_input, errors)
+            if target is not None:
+                if self._target_taken(target, None):
+                    return self.async_abort(reason="already_configured")
+                name = str(user_input[CONF_NAME]).strip()
+                return self.async_create_entry(
+                    title=name, data={CONF_NAME: name, CONF_TARGET: target}, unique_id=target
+                )
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(await self._async_schema(), user_input),
+            errors=errors,
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change a recipient's name or target."""
+        subentry = self._get_reconfigure_subentry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            target = await self._async_target(user_input, errors)
+            if target is not None:
+                if self._target_taken(target, subentry.subentry_id):
+                    return self.async_abort(reason="already_configured")
+                name = str(user_input[CONF_NAME]).strip()
+                return self.async_update_and_abort(
+                    self._get_entry(),
+                    subentry,
+                    title=name,
+                    data={CONF_NAME: name, CONF_TARGET: target},
+                    unique_id=target,
+                )
+        schema = await self._async_schema()
+        if user_input is None:
+            current = subentry.data[CONF_TARGET]
+            field = CONF_GROUP if any(g.id == current for g in self._groups or ()) else CONF_TARGET
+            user_input = {CONF_NAME: subentry.data[CONF_NAME], field: current}
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(schema, user_input),
+            errors=errors,
+            description_placeholders={"name": subentry.title},
+        )
+
+    def _target_taken(self, target: str, subentry_id: str | None) -> bool:
+        """Whether another recipient of the entry has this target."""
+        return any(
+            sub.unique_id == target and sub.subentry_id != subentry_id
+            for sub in self._get_entry().subentries.values()
+            if sub.subentry_type == SUBENTRY_RECIPIENT
+        )
+
+    def _client(self) -> SmartwatsClient:
+        entry = self._get_entry()
+        return async_create_client(self.hass, entry.data, entry.options)
+
+    async def _async_schema(self) -> probatio.Schema:
+        """Return the form; the group dropdown is left out when no group is known."""
+        if self._groups is None:
+            try:
+                self._groups = await self._client().get_groups()
+            except SmartwatsError as err:
+                _LOGGER.debug("Groups unavailable for the recipient form: %s", err)
+                self._groups = []
+        schema: dict[probatio.Marker, Any] = {
+            probatio.Required(CONF_NAME): _TEXT_SELECTOR,
+            probatio.Optional(CONF_TARGET): _PHONE_SELECTOR,
+        }
+        if self._groups:
+            schema[probatio.Optional(CONF_GROUP)] = SelectSelector(
+                SelectSelectorConfig(
+                    options=[
+                        SelectOptionDict(value=group.id, label=group.name or group.id)
+                        for group in self._groups
+                    ],
+                    mode=SelectSelectorMode.DROPDOWN,
+                    sort=True,
+                )
+            )
+        return probatio.Schema(schema)
+
+    async def _async_target(
+        self, user_input: Mapping[str, Any], errors: dict[str, str]
+    ) -> str | None:
+        """Return the target of the form (a picked group or a typed number), or fill errors."""
+        typed = str(user_input.get(CONF_TARGET) or "").strip()
+        group = str(user_input.get(CONF_GROUP) or "")
+        if bool(typed) == bool(group):
+            errors["base"] = "target_or_group"
+            return None
+        if group:
+            return group
+        return await self._async_typed_target(typed, errors)
+
+    async def _async_typed_target(self, typed: str, errors: dict[str, str]) -> str | None:
+        """Return a typed number normalised and checked with the gateway, or fill errors."""
+        entry = self._get_entry()
+        try:
+            target = normalize_phone(typed, entry.options.get(CONF_DEFAULT_COUNTRY_CODE) or None)
+        except InvalidPhoneNumberError:
+            errors[CONF_TARGET] = "invalid_phone"
+            return None
+        if "@" in target:  # a group JID or a LID: nothing to check
+            return target
+        if target == entry.data.get(CONF_PHONE):
+            errors[CONF_TARGET] = "own_number"
+            return None
+        try:
+            check = await self._client().check_phone(target)
+        except SmartwatsError as err:
+            _LOGGER.debug("Cannot check %s: %s", target, err)
+            errors["base"] = "cannot_connect"
+            return None
+        if check.exists:
+            return target
+        errors[CONF_TARGET] = "not_on_whatsapp"
+        return None

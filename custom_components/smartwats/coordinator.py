@@ -1,0 +1,204 @@
+"""Runtime data of a SmartWats config entry and the coordinator that tracks its link state."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from .api import (
+    LinkState,
+    LinkStatus,
+    SmartwatsAuthError,
+    SmartwatsClient,
+    SmartwatsError,
+    SmartwatsInstanceError,
+)
+from .const import (
+    DOMAIN,
+    ISSUE_RELOGIN_REQUIRED,
+    LINKED_POLL_INTERVAL,
+    LOGGER,
+    QR_MAX_AGE,
+    QR_WATCH_POLL_INTERVAL,
+    QR_WATCH_WINDOW,
+    UNLINKED_POLL_INTERVAL,
+)
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+@dataclass(kw_only=True)
+class SmartwatsData:
+    """What a loaded config entry holds (``entry.runtime_data``).
+
+    Later features add their own fields here (the send queue, the webhook, event entities...).
+    """
+
+    client: SmartwatsClient
+    coordinator: SmartwatsLinkCoordinator
+
+
+type SmartwatsConfigEntry = ConfigEntry[SmartwatsData]
+
+
+def relogin_issue_id(entry: ConfigEntry) -> str:
+    """Return the id of the entry's "relogin required" repair issue."""
+    return f"{ISSUE_RELOGIN_REQUIRED}_{entry.entry_id}"
+
+
+class SmartwatsLinkCoordinator(DataUpdateCoordinator[LinkState]):
+    """Whether the instance is linked to a phone and, while it is not, its current QR code.
+
+    The gateway reports the link state nowhere, so it is probed with the QR call: rarely while
+    linked, often while a scan is awaited. Anything else that reveals the state (a send answered
+    "relogin required", an inbound message) sets it at once with `async_set_logged_out` /
+    `async_set_linked`.
+
+    A config entry is only created for an instance that has been linked (the config flow links it
+    first), so an instance that is not linked any more has been logged out by its phone: the
+    status is then always `LinkStatus.LOGGED_OUT`, with the QR code the gateway meanwhile shows
+    (scanning it links the instance again), until a probe or an inbound message shows it linked.
+    While logged out, a repair issue is open and a re-authentication flow (the relink) is started.
+    """
+
+    config_entry: SmartwatsConfigEntry
+
+    def __init__(
+        self, hass: HomeAssistant, entry: SmartwatsConfigEntry, client: SmartwatsClient
+    ) -> None:
+        """Set up the coordinator of one config entry."""
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"SmartWats link state of {entry.title}",
+            update_interval=LINKED_POLL_INTERVAL,
+            # Listeners only hear of a change: the same state (and the same QR) again is no news.
+            always_update=False,
+        )
+        self.client = client
+        self._probed_at = _NEVER
+        self._qr_watched_until = _NEVER
+        self._qr_lock = asyncio.Lock()
+
+    async def _async_update_data(self) -> LinkState:
+        """Probe the link state."""
+        try:
+            state = await self.client.get_link_state()
+        except SmartwatsAuthError as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="invalid_auth"
+            ) from err
+        except SmartwatsInstanceError as err:
+            raise ConfigEntryError(
+                translation_domain=DOMAIN,
+                translation_key="invalid_instance",
+                translation_placeholders={"error": err.message},
+            ) from err
+        except SmartwatsError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="cannot_connect",
+                translation_placeholders={"error": err.message},
+            ) from err
+        self._probed_at = dt_util.utcnow()
+        return self._async_apply(state)
+
+    @callback
+    def async_set_linked(self) -> None:
+        """Record that the instance is linked (an inbound message arrived, for instance)."""
+        if self.data is not None and self.data.linked:
+            return
+        self.async_set_updated_data(self._async_apply(LinkState(LinkStatus.LINKED)))
+
+    @callback
+    def async_set_logged_out(self) -> None:
+        """Record that the phone logged the session out (a call answered "relogin required")."""
+        if self.data is not None and self.data.status is LinkStatus.LOGGED_OUT:
+            return
+        # No QR yet: the next probe (at the faster pace set now) brings one.
+        self._probed_at = _NEVER
+        self.async_set_updated_data(self._async_apply(LinkState(LinkStatus.LOGGED_OUT)))
+
+    async def async_qr_viewed(self) -> None:
+        """Keep the QR current while someone is looking at it (the image entity was fetched).
+
+        The gateway's QR rotates about every 20 s and an old one cannot be scanned, while the
+        link state is probed only every 30 s when nobody watches (an unattended logged-out entry
+        must not hammer the gateway). So fetching the image both refreshes a QR older than
+        `QR_MAX_AGE` before it is served, and switches to probing every `QR_WATCH_POLL_INTERVAL`
+        for `QR_WATCH_WINDOW`. Each new QR changes the image entity's state, which makes the
+        frontend fetch the image again, which extends the window: the picture stays current as
+        long as it is on screen, and polling slows down again a minute after it is closed.
+        """
+        if self.data is None or self.data.linked:
+            return
+        self._qr_watched_until = dt_util.utcnow() + QR_WATCH_WINDOW
+        # One viewer at a time: who comes second finds the QR fresh and the pace set.
+        async with self._qr_lock:
+            if (
+                self.update_interval == QR_WATCH_POLL_INTERVAL
+                and dt_util.utcnow() - self._probed_at < QR_MAX_AGE
+            ):
+                return
+            self.update_interval = QR_WATCH_POLL_INTERVAL
+            # Also reschedules the next probe at the faster pace.
+            await self.async_refresh()
+
+    @callback
+    def _async_apply(self, state: LinkState) -> LinkState:
+        """Act on a link state (log, repair issue, reauth, poll interval); return it to keep."""
+        if not state.linked:
+            # See the class docstring: not linked any more means logged out by the phone.
+            state = LinkState(LinkStatus.LOGGED_OUT, state.qr_code)
+        entry = self.config_entry
+        issue_id = relogin_issue_id(entry)
+        issue = ir.async_get(self.hass).async_get_issue(DOMAIN, issue_id)
+        # Open in this run (issues kept from an earlier run are inactive).
+        issue_open = issue is not None and issue.active
+        previous: bool | None = None if self.data is None else self.data.linked
+        if state.linked:
+            if previous is False or (previous is None and issue_open):
+                LOGGER.info("The WhatsApp session of %s is linked again", entry.title)
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+        else:
+            if previous is not False:
+                if previous or not issue_open:
+                    LOGGER.warning(
+                        "The WhatsApp session of %s was logged out from the phone; "
+                        "link it again from Settings > Repairs",
+                        entry.title,
+                    )
+                # Shows the entry's "Reconfigure" prompt; the config flow turns it into the
+                # relink. Started when the session goes, not at every probe.
+                entry.async_start_reauth(self.hass)
+            # Kept open at every probe while logged out: finishing the repair flow (which only
+            # opens the relink) deletes the issue, but the session is not back until linked.
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                issue_id,
+                data={"entry_id": entry.entry_id},
+                is_fixable=True,
+                is_persistent=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key=ISSUE_RELOGIN_REQUIRED,
+                translation_placeholders={"name": entry.title},
+            )
+        self.update_interval = self._interval(state)
+        return state
+
+    def _interval(self, state: LinkState) -> timedelta:
+        if state.linked:
+            return LINKED_POLL_INTERVAL
+        if dt_util.utcnow() < self._qr_watched_until:
+            return QR_WATCH_POLL_INTERVAL
+        return UNLINKED_POLL_INTERVAL

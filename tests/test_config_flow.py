@@ -1,0 +1,796 @@
+"""Tests of the config flow: set-up, linking by QR code or pair code, reauth and reconfigure.
+
+Every test walks the flow as a user does, against the gateway emulator over real HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
+from unittest.mock import AsyncMock
+
+from aiohttp import web
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.const import CONF_ACCESS_TOKEN, CONF_WEBHOOK_ID
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResult, FlowResultType
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    get_schema_suggested_value,
+)
+
+from custom_components.smartwats import config_flow
+from custom_components.smartwats.api import DEFAULT_BASE_URL
+from custom_components.smartwats.config_flow import SECTION_ADVANCED
+from custom_components.smartwats.const import (
+    CONF_ALLOWED_EVENTS,
+    CONF_BASE_URL,
+    CONF_INCLUDE_OWN_MESSAGES,
+    CONF_INSTANCE_ID,
+    CONF_PHONE,
+    CONF_SEND_INTERVAL,
+    DEFAULT_ALLOWED_EVENTS,
+    DEFAULT_SEND_INTERVAL,
+    DOMAIN,
+)
+from smartwats_emulator import Emulator, Fault
+
+from .conftest import LINKED_PHONE
+
+pytestmark = pytest.mark.usefixtures("mock_setup_entry", "no_retry_delay")
+
+UNKNOWN_TOKEN = "0123456789abc"  # noqa: S105 - a token the emulator does not know
+UNKNOWN_INSTANCE = "0000000000000"
+PHONE = "966501234567"
+
+
+@pytest.fixture
+def fast_polling(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ask the link state every 10 ms while a pair code is shown."""
+    monkeypatch.setattr(config_flow, "PAIR_CODE_POLL_INTERVAL", 0.01)
+
+
+@pytest.fixture
+async def odd_gateway(emulator: Emulator) -> AsyncGenerator[str]:
+    """A server answering every call with an error no SmartWats gateway is known to give."""
+
+    async def answer(request: web.Request) -> web.Response:
+        return web.json_response({"status": "error", "message": "Something odd happened"})
+
+    app = web.Application()
+    app.router.add_route("*", "/api/{endpoint}", answer)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        yield f"http://{host}:{port}/api/"
+    finally:
+        await runner.cleanup()
+
+
+def connection(token: str, instance_id: str | None, base_url: str | Emulator) -> dict[str, Any]:
+    """The connection form's input; no instance id means "create one"."""
+    if isinstance(base_url, Emulator):
+        base_url = base_url.api_url
+    data: dict[str, Any] = {CONF_ACCESS_TOKEN: token, SECTION_ADVANCED: {CONF_BASE_URL: base_url}}
+    if instance_id is not None:
+        data[CONF_INSTANCE_ID] = instance_id
+    return data
+
+
+def suggested(result: FlowResult, key: str) -> Any:
+    """The value a form field comes back with (``advanced.base_url`` for the section's)."""
+    schema = result["data_schema"].schema
+    if "." in key:
+        section_key, key = key.split(".")
+        schema = schema[section_key].schema.schema
+    return get_schema_suggested_value(schema, key)
+
+
+async def start_user_flow(hass: HomeAssistant) -> FlowResult:
+    """Open the integration's set-up dialog."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    assert result["errors"] == {}
+    return result
+
+
+async def configure(
+    hass: HomeAssistant, result: FlowResult, user_input: dict[str, Any] | None = None
+) -> FlowResult:
+    """Submit a step of the flow."""
+    return await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
+
+
+async def choose(hass: HomeAssistant, result: FlowResult, option: str) -> FlowResult:
+    """Pick a menu option."""
+    assert result["type"] is FlowResultType.MENU
+    return await configure(hass, result, {"next_step_id": option})
+
+
+def qr_markdown(emulator: Emulator, instance_id: str) -> str:
+    """The QR code the gateway shows now, as the step description embeds it."""
+    return f"![QR code]({emulator.qr_data_uri(instance_id)})"
+
+
+def rotate_token(emulator: Emulator, instance_id: str) -> str:
+    """Give the instance a new access token, as regenerating it on the profile does."""
+    instance = emulator.instance(instance_id)
+    emulator.revoke_token(instance.token)
+    token = emulator.add_account()
+    instance.token = token
+    emulator.state.accounts[token].instance_ids.append(instance_id)
+    return token
+
+
+def assert_new_entry(
+    result: FlowResult, emulator: Emulator, token: str, instance_id: str, phone: str | None
+) -> None:
+    """The flow created the entry of the instance with the default options."""
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    entry = result["result"]
+    assert entry.unique_id == instance_id
+    assert entry.title == (phone or instance_id)
+    webhook_id = entry.data[CONF_WEBHOOK_ID]
+    assert len(webhook_id) == 64
+    expected = {
+        CONF_ACCESS_TOKEN: token,
+        CONF_INSTANCE_ID: instance_id,
+        CONF_BASE_URL: emulator.api_url,
+        CONF_WEBHOOK_ID: webhook_id,
+    }
+    if phone is not None:
+        expected[CONF_PHONE] = phone
+    assert entry.data == expected
+    assert entry.options == {
+        CONF_ALLOWED_EVENTS: list(DEFAULT_ALLOWED_EVENTS),
+        CONF_SEND_INTERVAL: DEFAULT_SEND_INTERVAL,
+        CONF_INCLUDE_OWN_MESSAGES: False,
+    }
+
+
+# -- the user step -----------------------------------------------------------------------------
+
+
+async def test_linked_instance_is_set_up_at_once(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    access_token: str,
+    instance_id: str,
+    mock_setup_entry: AsyncMock,
+) -> None:
+    """A token and an instance linked already make the entry right away."""
+    result = await start_user_flow(hass)
+    assert result["description_placeholders"] == {"profile_url": config_flow.PROFILE_URL}
+
+    result = await configure(hass, result, connection(access_token, f" {instance_id} ", emulator))
+
+    assert_new_entry(result, emulator, access_token, instance_id, None)
+    assert len(mock_setup_entry.mock_calls) == 1
+
+
+async def test_base_url_in_a_collapsed_section(hass: HomeAssistant) -> None:
+    """The API address waits in a collapsed section (default: SmartWats' own)."""
+    result = await start_user_flow(hass)
+    schema = result["data_schema"].schema
+    assert set(schema) == {CONF_ACCESS_TOKEN, CONF_INSTANCE_ID, SECTION_ADVANCED}
+    advanced = schema[SECTION_ADVANCED]
+    assert advanced.options == {"collapsed": True}
+    base_url = next(iter(advanced.schema.schema))
+    assert base_url == CONF_BASE_URL
+    assert base_url.default() == DEFAULT_BASE_URL
+
+
+async def test_new_instance_is_created_and_linked_by_qr(
+    hass: HomeAssistant, emulator: Emulator, access_token: str
+) -> None:
+    """An empty instance id creates an instance; the phone scans its QR code."""
+    result = await start_user_flow(hass)
+    result = await configure(hass, result, connection(access_token, None, emulator))
+
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "link"
+    assert result["menu_options"] == ["qr", "pair_code"]
+    new_id = result["description_placeholders"]["instance_id"]
+    assert [i.instance_id for i in emulator.instances()] == [new_id]
+    assert emulator.instance(new_id).token == access_token
+
+    result = await choose(hass, result, "qr")
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "qr"
+    assert result["errors"] == {}
+    assert result["description_placeholders"] == {"qr_code": qr_markdown(emulator, new_id)}
+    assert result["description_placeholders"]["qr_code"].startswith(
+        "![QR code](data:image/png;base64,"
+    )
+
+    # Submitted before scanning: a fresh code and an explanation.
+    shown = result["description_placeholders"]["qr_code"]
+    emulator.instance(new_id).qr_generated_at -= 60  # the code shown has rotated meanwhile
+    result = await configure(hass, result, {})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "not_linked"}
+    assert result["description_placeholders"] == {"qr_code": qr_markdown(emulator, new_id)}
+    assert result["description_placeholders"]["qr_code"] != shown
+
+    emulator.link(new_id)
+    result = await configure(hass, result, {})
+    assert_new_entry(result, emulator, access_token, new_id, None)
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "error"),
+    [
+        ({CONF_ACCESS_TOKEN: UNKNOWN_TOKEN}, "base", "invalid_auth"),
+        ({CONF_ACCESS_TOKEN: "   "}, CONF_ACCESS_TOKEN, "invalid_auth"),
+        ({CONF_INSTANCE_ID: UNKNOWN_INSTANCE}, "base", "invalid_instance"),
+        ({SECTION_ADVANCED: {CONF_BASE_URL: "http://127.0.0.1:1/api/"}}, "base", "cannot_connect"),
+        (
+            {SECTION_ADVANCED: {CONF_BASE_URL: "ftp://gateway.example/"}},
+            CONF_BASE_URL,
+            "invalid_url",
+        ),
+    ],
+)
+async def test_user_errors_and_recovery(
+    hass: HomeAssistant,
+    *,
+    emulator: Emulator,
+    access_token: str,
+    instance_id: str,
+    change: dict[str, str],
+    field: str,
+    error: str,
+) -> None:
+    """Wrong input comes back with what the user typed and an error; corrected, it works."""
+    result = await start_user_flow(hass)
+    typed = connection(access_token, instance_id, emulator) | change
+    result = await configure(hass, result, typed)
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    assert result["errors"] == {field: error}
+    assert suggested(result, CONF_ACCESS_TOKEN) == typed[CONF_ACCESS_TOKEN]
+    assert suggested(result, CONF_INSTANCE_ID) == typed[CONF_INSTANCE_ID]
+    assert suggested(result, "advanced.base_url") == typed[SECTION_ADVANCED][CONF_BASE_URL]
+
+    result = await configure(hass, result, connection(access_token, instance_id, emulator))
+    assert_new_entry(result, emulator, access_token, instance_id, None)
+
+
+async def test_revoked_token_and_invalidated_instance(
+    hass: HomeAssistant, emulator: Emulator, access_token: str, instance_id: str
+) -> None:
+    """A revoked token and an invalidated instance are told apart."""
+    other_token = emulator.add_account()
+    other_instance = emulator.add_instance(other_token, linked=True)
+    emulator.revoke_token(other_token)
+    result = await start_user_flow(hass)
+    result = await configure(hass, result, connection(other_token, other_instance, emulator))
+    assert result["errors"] == {"base": "invalid_auth"}
+
+    emulator.invalidate_instance(instance_id)
+    result = await configure(hass, result, connection(access_token, instance_id, emulator))
+    assert result["errors"] == {"base": "invalid_instance"}
+
+    fresh = emulator.add_instance(access_token, linked=True)
+    result = await configure(hass, result, connection(access_token, fresh, emulator))
+    assert_new_entry(result, emulator, access_token, fresh, None)
+
+
+async def test_gateway_failure_and_recovery(
+    hass: HomeAssistant, emulator: Emulator, access_token: str, instance_id: str
+) -> None:
+    """A gateway outage (after the retries) is "cannot connect"; once over, the flow goes on."""
+    emulator.set_fault(instance_id, Fault("outage"))
+    result = await start_user_flow(hass)
+    result = await configure(hass, result, connection(access_token, instance_id, emulator))
+    assert result["errors"] == {"base": "cannot_connect"}
+
+    emulator.set_fault(instance_id, None)
+    result = await configure(hass, result, connection(access_token, instance_id, emulator))
+    assert_new_entry(result, emulator, access_token, instance_id, None)
+
+
+async def test_unexpected_answer_is_unknown_error(
+    hass: HomeAssistant,
+    *,
+    emulator: Emulator,
+    access_token: str,
+    instance_id: str,
+    odd_gateway: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An answer nobody expects is "unknown" and logged with its traceback."""
+    result = await start_user_flow(hass)
+    typed = connection(access_token, instance_id, odd_gateway)
+    result = await configure(hass, result, typed)
+    assert result["errors"] == {"base": "unknown"}
+    assert "Unexpected error from the SmartWats gateway" in caplog.text
+    assert "Something odd happened" in caplog.text
+    assert access_token not in caplog.text
+
+    result = await configure(hass, result, connection(access_token, instance_id, emulator))
+    assert_new_entry(result, emulator, access_token, instance_id, None)
+
+
+async def test_created_instance_is_offered_again(
+    hass: HomeAssistant, emulator: Emulator, access_token: str
+) -> None:
+    """When the check fails after an instance was created, the retry uses that instance."""
+    unlinked = emulator.add_instance(access_token)  # create_instance hands it out
+    emulator.set_fault(unlinked, Fault("outage"))
+    result = await start_user_flow(hass)
+    result = await configure(hass, result, connection(access_token, None, emulator))
+    assert result["errors"] == {"base": "cannot_connect"}
+    assert suggested(result, CONF_INSTANCE_ID) == unlinked
+
+    emulator.set_fault(unlinked, None)
+    result = await configure(hass, result, connection(access_token, unlinked, emulator))
+    assert result["type"] is FlowResultType.MENU
+    assert result["description_placeholders"] == {"instance_id": unlinked}
+    assert len(emulator.instances()) == 1
+    hass.config_entries.flow.async_abort(result["flow_id"])
+
+
+async def test_cannot_create_instance(hass: HomeAssistant, emulator: Emulator) -> None:
+    """No instance can be created with an unknown token."""
+    result = await start_user_flow(hass)
+    result = await configure(hass, result, connection(UNKNOWN_TOKEN, None, emulator))
+    assert result["errors"] == {"base": "invalid_auth"}
+    assert suggested(result, CONF_INSTANCE_ID) == ""
+    assert emulator.instances() == []
+    hass.config_entries.flow.async_abort(result["flow_id"])
+
+
+async def test_instance_configured_already(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    access_token: str,
+    instance_id: str,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """An instance is set up once."""
+    mock_config_entry.add_to_hass(hass)
+    result = await start_user_flow(hass)
+    result = await configure(hass, result, connection(access_token, instance_id, emulator))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+# -- linking by QR code ------------------------------------------------------------------------
+
+
+async def start_linking(
+    hass: HomeAssistant, emulator: Emulator, token: str, instance_id: str
+) -> FlowResult:
+    """Walk the user step to the link menu of an unlinked instance."""
+    result = await start_user_flow(hass)
+    result = await configure(hass, result, connection(token, instance_id, emulator))
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "link"
+    return result
+
+
+async def test_qr_not_ready_then_linked(
+    hass: HomeAssistant, emulator: Emulator, access_token: str
+) -> None:
+    """While the gateway prepares the QR code the step asks to retry; then it shows it."""
+    unlinked = emulator.add_instance(access_token)
+    emulator.set_fault(unlinked, Fault("qr_not_ready"))
+    result = await start_linking(hass, emulator, access_token, unlinked)
+
+    result = await choose(hass, result, "qr")
+    assert result["step_id"] == "qr"
+    assert result["errors"] == {"base": "qr_not_ready"}
+    assert result["description_placeholders"] == {"qr_code": ""}
+
+    result = await configure(hass, result, {})
+    assert result["errors"] == {"base": "qr_not_ready"}
+
+    emulator.set_fault(unlinked, None)
+    result = await configure(hass, result, {})
+    assert result["errors"] == {"base": "not_linked"}
+    assert result["description_placeholders"] == {"qr_code": qr_markdown(emulator, unlinked)}
+
+    emulator.link(unlinked)
+    result = await configure(hass, result, {})
+    assert_new_entry(result, emulator, access_token, unlinked, None)
+
+
+async def test_qr_step_gateway_failure(
+    hass: HomeAssistant, emulator: Emulator, access_token: str
+) -> None:
+    """A failure while showing the QR code is reported on the step, which recovers."""
+    unlinked = emulator.add_instance(access_token)
+    result = await start_linking(hass, emulator, access_token, unlinked)
+    emulator.set_fault(unlinked, Fault("outage"))
+
+    result = await choose(hass, result, "qr")
+    assert result["errors"] == {"base": "cannot_connect"}
+    assert result["description_placeholders"] == {"qr_code": ""}
+
+    emulator.set_fault(unlinked, None)
+    result = await configure(hass, result, {})
+    assert result["errors"] == {"base": "not_linked"}
+
+    emulator.link(unlinked)
+    result = await configure(hass, result, {})
+    assert_new_entry(result, emulator, access_token, unlinked, None)
+
+
+async def test_linked_meanwhile_finishes_at_qr_step(
+    hass: HomeAssistant, emulator: Emulator, access_token: str
+) -> None:
+    """Linked while the menu was open (the QR was scanned elsewhere): nothing left to do."""
+    unlinked = emulator.add_instance(access_token)
+    result = await start_linking(hass, emulator, access_token, unlinked)
+    emulator.link(unlinked)
+    result = await choose(hass, result, "qr")
+    assert_new_entry(result, emulator, access_token, unlinked, None)
+
+
+# -- linking by pair code ----------------------------------------------------------------------
+
+
+async def test_pair_code_links_and_names_the_entry(
+    hass: HomeAssistant, emulator: Emulator, access_token: str, fast_polling: None
+) -> None:
+    """A number in any format gets a pair code; once entered on the phone the entry is made."""
+    unlinked = emulator.add_instance(access_token)
+    result = await start_linking(hass, emulator, access_token, unlinked)
+
+    result = await choose(hass, result, "pair_code")
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "pair_code"
+    assert result["errors"] == {}
+
+    result = await configure(hass, result, {CONF_PHONE: "050 123 4567"})  # national: no code
+    assert result["errors"] == {CONF_PHONE: "invalid_phone"}
+    assert suggested(result, CONF_PHONE) == "050 123 4567"
+
+    result = await configure(hass, result, {CONF_PHONE: "+966 50-123 4567"})
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    assert result["step_id"] == "pair_code_wait"
+    assert result["progress_action"] == "wait_for_pair_code"
+    pair_code = emulator.instance(unlinked).pair_code
+    assert pair_code is not None
+    assert len(pair_code.replace("-", "")) == 8
+    assert result["description_placeholders"] == {"pair_code": pair_code, "phone": f"+{PHONE}"}
+    assert emulator.instance(unlinked).pair_phone == PHONE
+
+    # One poll fails (the gateway is briefly down); the next one sees the phone linked.
+    emulator.set_fault(unlinked, Fault("outage", count=4))
+    emulator.link(unlinked)
+    await hass.async_block_till_done()
+    assert emulator.instance(unlinked).fault is None
+
+    result = await configure(hass, result)
+    assert_new_entry(result, emulator, access_token, unlinked, PHONE)
+
+
+async def test_pair_code_expires(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    access_token: str,
+    fast_polling: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A code not entered in time leads back to the choice, explained; a new code works."""
+    monkeypatch.setattr(config_flow, "PAIR_CODE_TIMEOUT", 0.05)
+    unlinked = emulator.add_instance(access_token)
+    result = await start_linking(hass, emulator, access_token, unlinked)
+    result = await choose(hass, result, "pair_code")
+    result = await configure(hass, result, {CONF_PHONE: PHONE})
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+
+    await hass.async_block_till_done()
+    result = await configure(hass, result)
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "pair_code_expired"
+    assert result["menu_options"] == ["qr", "pair_code"]
+    assert result["description_placeholders"] == {"timeout": "0.05"}
+
+    monkeypatch.setattr(config_flow, "PAIR_CODE_TIMEOUT", 180.0)
+    result = await choose(hass, result, "pair_code")
+    assert suggested(result, CONF_PHONE) == PHONE
+    result = await configure(hass, result, {CONF_PHONE: PHONE})
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    emulator.link(unlinked)
+    await hass.async_block_till_done()
+    result = await configure(hass, result)
+    assert_new_entry(result, emulator, access_token, unlinked, PHONE)
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [("qr_not_ready", "pair_code_not_ready"), ("outage", "cannot_connect")],
+)
+async def test_pair_code_errors_and_recovery(
+    hass: HomeAssistant,
+    *,
+    emulator: Emulator,
+    access_token: str,
+    fast_polling: None,
+    fault: Any,
+    error: str,
+) -> None:
+    """No pair code yet, or the gateway down: the number stays, and a retry works."""
+    unlinked = emulator.add_instance(access_token)
+    result = await start_linking(hass, emulator, access_token, unlinked)
+    result = await choose(hass, result, "pair_code")
+    emulator.set_fault(unlinked, Fault(fault))
+
+    result = await configure(hass, result, {CONF_PHONE: PHONE})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": error}
+    assert suggested(result, CONF_PHONE) == PHONE
+
+    emulator.set_fault(unlinked, None)
+    result = await configure(hass, result, {CONF_PHONE: PHONE})
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    emulator.link(unlinked)
+    await hass.async_block_till_done()
+    result = await configure(hass, result)
+    assert_new_entry(result, emulator, access_token, unlinked, PHONE)
+
+
+async def test_linked_meanwhile_finishes_at_pair_code(
+    hass: HomeAssistant, emulator: Emulator, access_token: str
+) -> None:
+    """Asking a pair code for an instance that got linked meanwhile just finishes."""
+    unlinked = emulator.add_instance(access_token)
+    result = await start_linking(hass, emulator, access_token, unlinked)
+    result = await choose(hass, result, "pair_code")
+    emulator.link(unlinked)
+    result = await configure(hass, result, {CONF_PHONE: PHONE})
+    assert_new_entry(result, emulator, access_token, unlinked, None)
+
+
+async def test_closing_the_dialog_stops_waiting(
+    hass: HomeAssistant, emulator: Emulator, access_token: str, fast_polling: None
+) -> None:
+    """Closing the dialog while the code is shown stops the polling."""
+    unlinked = emulator.add_instance(access_token)
+    result = await start_linking(hass, emulator, access_token, unlinked)
+    result = await choose(hass, result, "pair_code")
+    result = await configure(hass, result, {CONF_PHONE: PHONE})
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+
+    hass.config_entries.flow.async_abort(result["flow_id"])
+    await hass.async_block_till_done()
+    assert hass.config_entries.flow.async_progress() == []
+    assert hass.config_entries.async_entries(DOMAIN) == []
+
+
+# -- re-authentication -------------------------------------------------------------------------
+
+
+async def test_reauth_with_a_new_token(
+    hass: HomeAssistant,
+    *,
+    emulator: Emulator,
+    access_token: str,
+    instance_id: str,
+    mock_config_entry: MockConfigEntry,
+    mock_setup_entry: AsyncMock,
+) -> None:
+    """A revoked token asks for a new one, checked against the same instance."""
+    mock_config_entry.add_to_hass(hass)
+    new_token = rotate_token(emulator, instance_id)
+
+    result = await mock_config_entry.start_reauth_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reauth_confirm"
+    assert result["errors"] == {}
+    assert result["description_placeholders"] == {
+        "instance_id": instance_id,
+        "profile_url": config_flow.PROFILE_URL,
+        "name": LINKED_PHONE,  # added by Home Assistant to re-authentication steps
+    }
+
+    result = await configure(hass, result, {CONF_ACCESS_TOKEN: access_token})
+    assert result["errors"] == {"base": "invalid_auth"}
+    assert suggested(result, CONF_ACCESS_TOKEN) == access_token
+
+    emulator.set_fault(instance_id, Fault("outage"))
+    result = await configure(hass, result, {CONF_ACCESS_TOKEN: new_token})
+    assert result["errors"] == {"base": "cannot_connect"}
+
+    emulator.set_fault(instance_id, None)
+    result = await configure(hass, result, {CONF_ACCESS_TOKEN: f" {new_token} "})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert mock_config_entry.data == {
+        CONF_ACCESS_TOKEN: new_token,
+        CONF_INSTANCE_ID: instance_id,
+        CONF_BASE_URL: emulator.api_url,
+        CONF_WEBHOOK_ID: mock_config_entry.data[CONF_WEBHOOK_ID],
+    }
+    await hass.async_block_till_done()
+    assert len(mock_setup_entry.mock_calls) == 1  # reloaded
+
+
+async def test_reauth_new_token_of_a_logged_out_session(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    instance_id: str,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """A new token for a session the phone ended also leads to relinking."""
+    mock_config_entry.add_to_hass(hass)
+    new_token = rotate_token(emulator, instance_id)
+    emulator.logout_from_phone(instance_id)
+
+    result = await mock_config_entry.start_reauth_flow(hass)
+    result = await configure(hass, result, {CONF_ACCESS_TOKEN: new_token})
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "link"
+
+    result = await choose(hass, result, "qr")
+    assert result["description_placeholders"]["qr_code"] == qr_markdown(emulator, instance_id)
+    emulator.link(instance_id)
+    result = await configure(hass, result, {})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert mock_config_entry.data[CONF_ACCESS_TOKEN] == new_token
+
+
+async def test_reauth_relinks_by_qr_after_logout(
+    hass: HomeAssistant,
+    *,
+    emulator: Emulator,
+    access_token: str,
+    instance_id: str,
+    mock_config_entry: MockConfigEntry,
+    mock_setup_entry: AsyncMock,
+) -> None:
+    """A session the phone logged out is linked again from the same QR steps."""
+    mock_config_entry.add_to_hass(hass)
+    data_before = dict(mock_config_entry.data)
+    emulator.logout_from_phone(instance_id)
+
+    result = await mock_config_entry.start_reauth_flow(hass)
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "link"
+    assert result["menu_options"] == ["qr", "pair_code"]
+
+    result = await choose(hass, result, "qr")
+    assert result["step_id"] == "qr"
+    result = await configure(hass, result, {})
+    assert result["errors"] == {"base": "not_linked"}
+
+    emulator.link(instance_id)
+    result = await configure(hass, result, {})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert mock_config_entry.data == data_before
+    assert mock_config_entry.title == LINKED_PHONE
+    await hass.async_block_till_done()
+    assert len(mock_setup_entry.mock_calls) == 1
+
+
+async def test_reauth_relinks_by_pair_code_with_the_default_country_code(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    instance_id: str,
+    mock_config_entry: MockConfigEntry,
+    fast_polling: None,
+) -> None:
+    """Relinking by pair code takes national numbers (the entry's country code) and keeps it."""
+    mock_config_entry.add_to_hass(hass)
+    emulator.logout_from_phone(instance_id)
+
+    result = await mock_config_entry.start_reauth_flow(hass)
+    result = await choose(hass, result, "pair_code")
+    result = await configure(hass, result, {CONF_PHONE: "050 123 4567"})
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    assert result["description_placeholders"]["phone"] == f"+{PHONE}"
+
+    emulator.link(instance_id)
+    await hass.async_block_till_done()
+    result = await configure(hass, result)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert mock_config_entry.data[CONF_PHONE] == PHONE
+
+
+async def test_reauth_when_all_is_well_again(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, mock_setup_entry: AsyncMock
+) -> None:
+    """If the token works and the phone is linked, re-authentication just reloads the entry."""
+    mock_config_entry.add_to_hass(hass)
+    result = await mock_config_entry.start_reauth_flow(hass)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()
+    assert len(mock_setup_entry.mock_calls) == 1
+
+
+# -- reconfiguration ---------------------------------------------------------------------------
+
+
+async def start_reconfigure(hass: HomeAssistant, entry: MockConfigEntry) -> FlowResult:
+    """Open the entry's reconfigure dialog."""
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+    assert result["errors"] == {}
+    assert result["description_placeholders"] == {"profile_url": config_flow.PROFILE_URL}
+    return result
+
+
+async def test_reconfigure_token_and_base_url(
+    hass: HomeAssistant,
+    *,
+    emulator: Emulator,
+    access_token: str,
+    instance_id: str,
+    mock_config_entry: MockConfigEntry,
+    mock_setup_entry: AsyncMock,
+) -> None:
+    """A new token and API address for the same instance; errors on the way are recoverable."""
+    mock_config_entry.add_to_hass(hass)
+    result = await start_reconfigure(hass, mock_config_entry)
+    assert suggested(result, CONF_ACCESS_TOKEN) == access_token
+    assert suggested(result, CONF_INSTANCE_ID) == instance_id
+    assert suggested(result, "advanced.base_url") == emulator.api_url
+
+    new_token = rotate_token(emulator, instance_id)
+    typed = connection(access_token, instance_id, emulator.api_url.rstrip("/"))
+    result = await configure(hass, result, typed)
+    assert result["errors"] == {"base": "invalid_auth"}
+    assert suggested(result, CONF_ACCESS_TOKEN) == access_token
+    assert suggested(result, "advanced.base_url") == emulator.api_url.rstrip("/")
+
+    result = await configure(hass, result, typed | {CONF_ACCESS_TOKEN: new_token})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert mock_config_entry.data == {
+        CONF_ACCESS_TOKEN: new_token,
+        CONF_INSTANCE_ID: instance_id,
+        CONF_BASE_URL: emulator.api_url.rstrip("/"),
+        CONF_WEBHOOK_ID: mock_config_entry.data[CONF_WEBHOOK_ID],
+    }
+    await hass.async_block_till_done()
+    assert len(mock_setup_entry.mock_calls) == 1
+
+
+async def test_reconfigure_keeps_the_instance_when_emptied(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    instance_id: str,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """An emptied instance id means the entry's own (never a new instance)."""
+    mock_config_entry.add_to_hass(hass)
+    result = await start_reconfigure(hass, mock_config_entry)
+
+    new_token = rotate_token(emulator, instance_id)
+    result = await configure(hass, result, connection(new_token, "", emulator))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert mock_config_entry.data[CONF_ACCESS_TOKEN] == new_token
+    assert mock_config_entry.data[CONF_INSTANCE_ID] == instance_id
+    assert len(emulator.instances()) == 1
+
+
+async def test_reconfigure_refuses_another_instance(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    access_token: str,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """Another instance is another entry."""
+    mock_config_entry.add_to_hass(hass)
+    data_before = dict(mock_config_entry.data)
+    other = emulator.add_instance(access_token, linked=True)
+    result = await start_reconfigure(hass, mock_config_entry)
+    result = await configure(hass, result, connection(access_token, other, emulator))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "unique_id_mismatch"
+    assert mock_config_entry.data == data_before
