@@ -180,7 +180,7 @@ def fail():
 SENSOR_CODE = """
 from homeassistant.components.sensor import SensorEntityDescription
 
-DESCRIPTIONS = [SensorEntityDescription(key="sent", translation_key="messages_sent")]
+DESCRIPTIONS = [SensorEntityDescription(key="sent", translation_key="synthetic_count")]
 
 
 class Linked:
@@ -210,13 +210,13 @@ def test_translation_keys_used_in_code_are_found(repo: Path) -> None:
         ("config_subentries", "recipient", "step", "user"),
         ("issues", "webhook_unavailable"),
         ("exceptions", "send_failed", "message"),
-        ("entity", "sensor", "messages_sent"),
+        ("entity", "sensor", "synthetic_count"),
         ("entity", "sensor", "linked"),
     }
     problems = hassfest.check_translation_keys(integration(repo))
     assert "en.json: missing config.error.cannot_connect" in problems
     assert "en.json: missing exceptions.send_failed.message" in problems
-    assert "en.json: missing entity.sensor.messages_sent" in problems
+    assert "en.json: missing entity.sensor.synthetic_count" in problems
 
 
 def test_present_translation_keys_pass(repo: Path) -> None:
@@ -230,7 +230,7 @@ def test_present_translation_keys_pass(repo: Path) -> None:
 
     def add(texts: dict[str, Any]) -> None:
         texts.setdefault("entity", {})["sensor"] = {
-            "messages_sent": {"name": "Sent"},
+            "synthetic_count": {"name": "Sent"},
             "linked": {"name": "Linked"},
         }
         texts.setdefault("exceptions", {})["bad_target"] = {"message": "Bad target {target}"}

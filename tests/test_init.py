@@ -74,6 +74,10 @@ async def test_setup_entry(
     assert {(e.domain, e.unique_id, e.device_id) for e in entities} == {
         ("binary_sensor", f"{instance_id}_linked", device.id),
         ("image", f"{instance_id}_qr_code", device.id),
+        ("sensor", f"{instance_id}_messages_sent", device.id),
+        ("sensor", f"{instance_id}_messages_failed", device.id),
+        ("sensor", f"{instance_id}_messages_received", device.id),
+        ("sensor", f"{instance_id}_last_message", device.id),
     }
 
 

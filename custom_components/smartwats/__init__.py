@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import suppress
 
 from homeassistant.components import webhook
+from homeassistant.config_entries import SIGNAL_CONFIG_ENTRY_CHANGED, ConfigEntryChange
 from homeassistant.const import CONF_WEBHOOK_ID, Platform
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv, issue_registry as ir
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    issue_registry as ir,
+)
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.network import NoURLAvailableError
 from homeassistant.helpers.typing import ConfigType
 
@@ -19,11 +26,12 @@ from .coordinator import (
     SmartwatsLinkCoordinator,
     relogin_issue_id,
 )
+from .entity import instance_device_info
 from .gateway import async_create_client
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
-PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.IMAGE]
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.IMAGE, Platform.SENSOR]
 
 # Sent with enable=false when Home Assistant has no URL: the gateway only checks that it is one.
 _PLACEHOLDER_WEBHOOK_URL = "https://webhook.invalid/smartwats-disabled"
@@ -46,8 +54,43 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartwatsConfigEntry) ->
     coordinator = SmartwatsLinkCoordinator(hass, entry, client)
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = SmartwatsData(client=client, coordinator=coordinator)
+    # Recipients' devices link to the instance's device: it must exist before the platforms.
+    dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, **instance_device_info(entry)
+    )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    entry.async_on_unload(_async_reload_on_recipient_change(hass, entry))
     return True
+
+
+def _recipients(entry: SmartwatsConfigEntry) -> dict[str, tuple[str, dict[str, object]]]:
+    return {
+        subentry_id: (subentry.title, dict(subentry.data))
+        for subentry_id, subentry in entry.subentries.items()
+    }
+
+
+def _async_reload_on_recipient_change(
+    hass: HomeAssistant, entry: SmartwatsConfigEntry
+) -> Callable[[], None]:
+    """Reload the entry when a recipient is added, changed or removed.
+
+    Each recipient has entities of its own. An update listener cannot do this: Home Assistant
+    refuses one next to the options flow's automatic reload and the reauth flow's
+    update-and-reload, so the entry's change signal is watched instead.
+    """
+    recipients = _recipients(entry)
+
+    @callback
+    def entry_changed(change: ConfigEntryChange, changed: SmartwatsConfigEntry) -> None:
+        if (
+            change is ConfigEntryChange.UPDATED
+            and changed.entry_id == entry.entry_id
+            and _recipients(changed) != recipients
+        ):
+            hass.config_entries.async_schedule_reload(entry.entry_id)
+
+    return async_dispatcher_connect(hass, SIGNAL_CONFIG_ENTRY_CHANGED, entry_changed)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: SmartwatsConfigEntry) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from homeassistant.config_entries import ConfigEntry
@@ -31,6 +31,7 @@ from .const import (
     QR_WATCH_WINDOW,
     UNLINKED_POLL_INTERVAL,
 )
+from .stats import MessageStats
 
 _NEVER = datetime.min.replace(tzinfo=UTC)
 
@@ -44,6 +45,7 @@ class SmartwatsData:
 
     client: SmartwatsClient
     coordinator: SmartwatsLinkCoordinator
+    stats: MessageStats = field(default_factory=MessageStats)
 
 
 type SmartwatsConfigEntry = ConfigEntry[SmartwatsData]

@@ -1,29 +1,61 @@
-"""Base entity of the SmartWats integration: one device per gateway instance."""
+"""Base entity and devices of the SmartWats integration.
+
+Each instance is a device; each recipient (a `recipient` subentry) is a device of its own, linked
+to the instance's device.
+"""
 
 from __future__ import annotations
 
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .const import CONF_INSTANCE_ID, DOMAIN, PROFILE_URL
+from .const import CONF_INSTANCE_ID, CONF_TARGET, DOMAIN, PROFILE_URL
 from .coordinator import SmartwatsConfigEntry, SmartwatsLinkCoordinator
 
 
+def instance_device_info(entry: SmartwatsConfigEntry) -> DeviceInfo:
+    """Describe the device of the entry's instance (a WhatsApp account linked to the gateway)."""
+    return DeviceInfo(
+        entry_type=DeviceEntryType.SERVICE,
+        identifiers={(DOMAIN, entry.data[CONF_INSTANCE_ID])},
+        manufacturer="SmartWats",
+        model="WhatsApp gateway instance",
+        name=entry.title,
+        configuration_url=PROFILE_URL,
+    )
+
+
+def recipient_device_info(
+    hass: HomeAssistant, entry: SmartwatsConfigEntry, subentry: ConfigSubentry
+) -> DeviceInfo:
+    """Describe the device of a recipient (a number or a group), linked to the instance's device.
+
+    The notify entity and the event entity of a `recipient` subentry both live on it. The
+    instance's device is registered when the entry is set up, before any platform.
+    """
+    instance_id: str = entry.data[CONF_INSTANCE_ID]
+    return DeviceInfo(
+        entry_type=DeviceEntryType.SERVICE,
+        identifiers={(DOMAIN, f"{instance_id}_{subentry.data[CONF_TARGET]}")},
+        manufacturer="SmartWats",
+        model="WhatsApp chat",
+        name=subentry.title,
+        via_device_id=dr.async_get_device_id_by_identifier(
+            hass, (DOMAIN, instance_id), config_entry_id=entry.entry_id
+        ),
+    )
+
+
 class SmartwatsEntity(CoordinatorEntity[SmartwatsLinkCoordinator]):
-    """An entity of a SmartWats instance (a WhatsApp account linked through the gateway)."""
+    """An entity of a SmartWats instance, on the instance's device."""
 
     _attr_has_entity_name = True
 
     def __init__(self, entry: SmartwatsConfigEntry, key: str) -> None:
         """Attach the entity to the instance's device; ``key`` names it within the device."""
         super().__init__(entry.runtime_data.coordinator)
-        instance_id: str = entry.data[CONF_INSTANCE_ID]
-        self._attr_unique_id = f"{instance_id}_{key}"
-        self._attr_device_info = DeviceInfo(
-            entry_type=DeviceEntryType.SERVICE,
-            identifiers={(DOMAIN, instance_id)},
-            manufacturer="SmartWats",
-            model="WhatsApp gateway instance",
-            name=entry.title,
-            configuration_url=PROFILE_URL,
-        )
+        self._attr_unique_id = f"{entry.data[CONF_INSTANCE_ID]}_{key}"
+        self._attr_device_info = instance_device_info(entry)

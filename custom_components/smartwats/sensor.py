@@ -1,0 +1,134 @@
+"""Message counters and the last message received, as sensors of the instance's device."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.components.sensor import (
+    RestoreSensor,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import SmartwatsConfigEntry
+from .entity import SmartwatsEntity
+from .stats import MessageStats
+
+# Counters change only when messages pass; nothing is polled.
+PARALLEL_UPDATES = 0
+
+# A sensor state holds at most 255 characters; the whole text stays in the attributes.
+_MAX_STATE_LENGTH = 255
+
+
+@dataclass(frozen=True, kw_only=True)
+class SmartwatsSensorEntityDescription(SensorEntityDescription):
+    """A sensor computed from the instance's message counters."""
+
+    value_fn: Callable[[MessageStats], int | str | None]
+    restore_fn: Callable[[MessageStats, object], None] | None = None
+
+
+def _restore_count(name: str) -> Callable[[MessageStats, object], None]:
+    def restore(stats: MessageStats, value: object) -> None:
+        if isinstance(value, int | float) and getattr(stats, name) == 0:
+            setattr(stats, name, int(value))
+
+    return restore
+
+
+def _last_text(stats: MessageStats) -> str | None:
+    if stats.last_message is None:
+        return None
+    text = stats.last_message.get("text") or stats.last_message.get("type") or ""
+    return str(text)[:_MAX_STATE_LENGTH]
+
+
+SENSORS: tuple[SmartwatsSensorEntityDescription, ...] = (
+    SmartwatsSensorEntityDescription(
+        key="messages_sent",
+        translation_key="messages_sent",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda stats: stats.sent,
+        restore_fn=_restore_count("sent"),
+    ),
+    SmartwatsSensorEntityDescription(
+        key="messages_failed",
+        translation_key="messages_failed",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda stats: stats.failed,
+        restore_fn=_restore_count("failed"),
+    ),
+    SmartwatsSensorEntityDescription(
+        key="messages_received",
+        translation_key="messages_received",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda stats: stats.received,
+        restore_fn=_restore_count("received"),
+    ),
+    SmartwatsSensorEntityDescription(
+        key="last_message",
+        translation_key="last_message",
+        entity_registry_enabled_default=False,
+        value_fn=_last_text,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: SmartwatsConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the message sensors of an instance."""
+    async_add_entities(SmartwatsSensor(entry, description) for description in SENSORS)
+
+
+class SmartwatsSensor(SmartwatsEntity, RestoreSensor):
+    """A message counter, or the last message received, of one instance."""
+
+    entity_description: SmartwatsSensorEntityDescription
+
+    def __init__(
+        self, entry: SmartwatsConfigEntry, description: SmartwatsSensorEntityDescription
+    ) -> None:
+        """Describe the sensor."""
+        super().__init__(entry, description.key)
+        self.entity_description = description
+        self._stats = entry.runtime_data.stats
+
+    @property
+    def available(self) -> bool:
+        """Counters do not depend on the gateway being reachable."""
+        return True
+
+    @property
+    def native_value(self) -> int | str | None:
+        """Return the counter or the last message's text."""
+        return self.entity_description.value_fn(self._stats)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """The last message's fields (sender, chat, type...), as in the bus event."""
+        if self.entity_description.key != "last_message" or self._stats.last_message is None:
+            return None
+        return dict(self._stats.last_message)
+
+    async def async_added_to_hass(self) -> None:
+        """Continue counting from the value before the restart; follow the counters."""
+        await super().async_added_to_hass()
+        if self.entity_description.restore_fn and (last := await self.async_get_last_sensor_data()):
+            self.entity_description.restore_fn(self._stats, last.native_value)
+        self.async_on_remove(self._stats.async_add_listener(self._async_stats_changed))
+
+    @callback
+    def _async_stats_changed(self) -> None:
+        self.async_write_ha_state()
