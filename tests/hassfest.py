@@ -445,6 +445,31 @@ def check_api_independent(integration: Path = INTEGRATION) -> list[str]:
     return problems
 
 
+# Home Assistant's brand rules: a square icon (256 px, 512 px at @2x), a logo at most 256 px high.
+BRAND_IMAGES = {"icon.png": (256, 256), "icon@2x.png": (512, 512), "logo.png": (None, 256)}
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def check_brand(integration: Path = INTEGRATION) -> list[str]:
+    """The brand images exist, are PNG files and have the sizes Home Assistant expects."""
+    problems: list[str] = []
+    for name, (width, height) in BRAND_IMAGES.items():
+        path = integration / "brand" / name
+        if not path.is_file():
+            problems.append(f"brand/{name}: missing")
+            continue
+        header = path.read_bytes()[:24]
+        if header[:8] != _PNG_SIGNATURE:
+            problems.append(f"brand/{name}: not a PNG file")
+            continue
+        size = (int.from_bytes(header[16:20]), int.from_bytes(header[20:24]))
+        if (width is not None and size[0] != width) or (
+            size[1] != height if width is not None else size[1] > height
+        ):
+            problems.append(f"brand/{name}: {size[0]}x{size[1]} is not the expected size")
+    return problems
+
+
 def check_all(root: Path = REPO) -> list[str]:
     """Run every rule on a repository."""
     integration = root / "custom_components" / "smartwats"
@@ -455,4 +480,5 @@ def check_all(root: Path = REPO) -> list[str]:
         *check_services(integration),
         *check_translation_keys(integration),
         *check_api_independent(integration),
+        *check_brand(integration),
     ]

@@ -271,3 +271,18 @@ def test_platform_files_may_import_their_integration(repo: Path) -> None:
             "but lists it in neither dependencies nor after_dependencies"
         )
     ]
+
+
+def test_brand_images_are_checked(repo: Path) -> None:
+    """A missing, non-PNG or wrongly sized brand image is reported."""
+    brand = integration(repo) / "brand"
+    (brand / "icon@2x.png").unlink()
+    (brand / "logo.png").write_bytes(b"GIF89a not a png")
+    icon = bytearray((brand / "icon.png").read_bytes())
+    icon[16:24] = (300).to_bytes(4) + (300).to_bytes(4)
+    (brand / "icon.png").write_bytes(bytes(icon))
+    assert hassfest.check_brand(integration(repo)) == [
+        "brand/icon.png: 300x300 is not the expected size",
+        "brand/icon@2x.png: missing",
+        "brand/logo.png: not a PNG file",
+    ]
