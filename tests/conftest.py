@@ -160,3 +160,57 @@ def fixed_instance_id(emulator: Emulator, access_token: str) -> str:
 def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     """Snapshots serialised as Home Assistant's own tests do (ids and times masked)."""
     return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+# Sending (actions, notify entities, media): an entry with recipients, and Home Assistant's URL.
+
+RECIPIENT_MUM = "966501234567"
+
+
+@pytest.fixture
+def group_id(emulator: Emulator, instance_id: str) -> str:
+    """The id of a group the emulator's linked phone is in ("Family")."""
+    return emulator.instance(instance_id).groups[0].id
+
+
+@pytest.fixture
+def recipients_entry(mock_config_entry: MockConfigEntry, group_id: str) -> MockConfigEntry:
+    """The config entry with two recipient subentries: a number ("Mum") and a group ("Family").
+
+    The subentries have fixed ids, so that snapshots do not change.
+    """
+    from homeassistant.config_entries import ConfigSubentryDataWithId  # noqa: PLC0415
+
+    from custom_components.smartwats.const import CONF_TARGET, SUBENTRY_RECIPIENT  # noqa: PLC0415
+
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=mock_config_entry.title,
+        unique_id=mock_config_entry.unique_id,
+        version=1,
+        data=dict(mock_config_entry.data),
+        options=dict(mock_config_entry.options),
+        subentries_data=[
+            ConfigSubentryDataWithId(
+                subentry_id="01JSMARTWATSRECIPIENTMUM00",
+                data={CONF_TARGET: RECIPIENT_MUM},
+                subentry_type=SUBENTRY_RECIPIENT,
+                title="Mum",
+                unique_id=RECIPIENT_MUM,
+            ),
+            ConfigSubentryDataWithId(
+                subentry_id="01JSMARTWATSRECIPIENTFAMILY",
+                data={CONF_TARGET: group_id},
+                subentry_type=SUBENTRY_RECIPIENT,
+                title="Family",
+                unique_id=group_id,
+            ),
+        ],
+    )
+
+
+@pytest.fixture
+def internal_url(hass: HomeAssistant) -> str:
+    """Home Assistant's internal URL: the emulator (on 127.0.0.1) fetches media there."""
+    hass.config.internal_url = "http://127.0.0.1:8123"
+    return hass.config.internal_url

@@ -73,6 +73,7 @@ async def test_setup_entry(
     entities = er.async_entries_for_config_entry(entity_registry, entry.entry_id)
     assert {(e.domain, e.unique_id, e.device_id) for e in entities} == {
         ("binary_sensor", f"{instance_id}_linked", device.id),
+        ("event", f"{instance_id}_message", device.id),
         ("image", f"{instance_id}_qr_code", device.id),
         ("sensor", f"{instance_id}_messages_sent", device.id),
         ("sensor", f"{instance_id}_messages_failed", device.id),

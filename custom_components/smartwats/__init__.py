@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import suppress
 
-from homeassistant.components import webhook
 from homeassistant.config_entries import SIGNAL_CONFIG_ENTRY_CHANGED, ConfigEntryChange
-from homeassistant.const import CONF_WEBHOOK_ID, Platform
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import (
     config_validation as cv,
@@ -15,11 +13,9 @@ from homeassistant.helpers import (
     issue_registry as ir,
 )
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
-from homeassistant.helpers.network import NoURLAvailableError
 from homeassistant.helpers.typing import ConfigType
 
-from .api import SmartwatsError
-from .const import DOMAIN, LOGGER
+from .const import DOMAIN
 from .coordinator import (
     SmartwatsConfigEntry,
     SmartwatsData,
@@ -28,17 +24,26 @@ from .coordinator import (
 )
 from .entity import instance_device_info
 from .gateway import async_create_client
+from .media import async_setup_media
+from .sender import SmartwatsSender
+from .services import async_setup_services
+from .webhook import async_remove_webhook, async_setup_webhook
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
-PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.IMAGE, Platform.SENSOR]
-
-# Sent with enable=false when Home Assistant has no URL: the gateway only checks that it is one.
-_PLACEHOLDER_WEBHOOK_URL = "https://webhook.invalid/smartwats-disabled"
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.EVENT,
+    Platform.IMAGE,
+    Platform.NOTIFY,
+    Platform.SENSOR,
+]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Set up the SmartWats integration (configured from the UI only)."""
+    """Set up the SmartWats integration (configured from the UI only) and its actions."""
+    async_setup_services(hass)
+    async_setup_media(hass)
     return True
 
 
@@ -53,11 +58,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartwatsConfigEntry) ->
     client = async_create_client(hass, entry.data, entry.options)
     coordinator = SmartwatsLinkCoordinator(hass, entry, client)
     await coordinator.async_config_entry_first_refresh()
-    entry.runtime_data = SmartwatsData(client=client, coordinator=coordinator)
+    sender = SmartwatsSender(hass, entry, client)
+    entry.async_on_unload(sender.async_stop)
+    entry.runtime_data = SmartwatsData(client=client, coordinator=coordinator, sender=sender)
     # Recipients' devices link to the instance's device: it must exist before the platforms.
     dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id, **instance_device_info(entry)
     )
+    # Registered before the platforms, unregistered when the entry unloads.
+    await async_setup_webhook(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(_async_reload_on_recipient_change(hass, entry))
     return True
@@ -99,14 +108,6 @@ async def async_unload_entry(hass: HomeAssistant, entry: SmartwatsConfigEntry) -
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: SmartwatsConfigEntry) -> None:
-    """Turn the gateway's webhook off when the entry is deleted (best effort, never fails)."""
+    """Delete the cloudhook and turn the gateway's webhook off (best effort, never fails)."""
     ir.async_delete_issue(hass, DOMAIN, relogin_issue_id(entry))
-    url = _PLACEHOLDER_WEBHOOK_URL
-    if webhook_id := entry.data.get(CONF_WEBHOOK_ID):
-        with suppress(NoURLAvailableError):
-            url = webhook.async_generate_url(hass, webhook_id)
-    try:
-        client = async_create_client(hass, entry.data, entry.options)
-        await client.set_webhook(url, enable=False)
-    except (SmartwatsError, ValueError) as err:
-        LOGGER.debug("Could not turn the webhook of %s off: %s", entry.title, err)
+    await async_remove_webhook(hass, entry)

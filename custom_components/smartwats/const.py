@@ -63,3 +63,23 @@ QR_FETCH_WAIT: Final = timedelta(seconds=5)
 
 # Repair issue raised while the phone has logged the WhatsApp session out.
 ISSUE_RELOGIN_REQUIRED: Final = "relogin_required"
+
+# Sending (actions, notify entities, the send queue).
+EVENT_MESSAGE_SENT: Final = "smartwats_message_sent"
+# Served media (local files, camera snapshots, media-source items): how long a signed URL
+# lives, and how many can wait to be fetched at once (the oldest goes first).
+MEDIA_URL_TTL: Final = timedelta(minutes=5)
+MEDIA_MAX_PENDING: Final = 100
+MEDIA_VIEW_URL: Final = "/api/smartwats/media/{token}/{filename}"
+
+# Receiving (the webhook, events for automations, event entities).
+CONF_CLOUDHOOK_URL: Final = "cloudhook_url"  # entry.data: the Home Assistant Cloud webhook URL
+EVENT_MESSAGE_RECEIVED: Final = "smartwats_message_received"
+EVENT_MESSAGE_STATUS: Final = "smartwats_message_status"
+EVENT_WEBHOOK_EVENT: Final = "smartwats_webhook_event"
+# Repair issue raised while Home Assistant has no URL the gateway can post to.
+ISSUE_WEBHOOK_UNAVAILABLE: Final = "webhook_unavailable"
+# Webhook bodies above this are refused (a contacts.upsert burst after linking is well below).
+WEBHOOK_MAX_BODY: Final = 4 * 1024 * 1024
+# After a failed set_webhook call, how long until it is tried again.
+WEBHOOK_RETRY_INTERVAL: Final = timedelta(minutes=1)

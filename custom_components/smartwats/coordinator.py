@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
@@ -33,6 +34,10 @@ from .const import (
 )
 from .stats import MessageStats
 
+if TYPE_CHECKING:
+    from .sender import SmartwatsSender
+    from .webhook import SmartwatsWebhook
+
 _NEVER = datetime.min.replace(tzinfo=UTC)
 
 
@@ -45,7 +50,11 @@ class SmartwatsData:
 
     client: SmartwatsClient
     coordinator: SmartwatsLinkCoordinator
+    # The paced send queue of the instance (see sender.py).
+    sender: SmartwatsSender
     stats: MessageStats = field(default_factory=MessageStats)
+    # The webhook the gateway posts to (set up right after this data; see webhook.py).
+    webhook: SmartwatsWebhook | None = None
 
 
 type SmartwatsConfigEntry = ConfigEntry[SmartwatsData]

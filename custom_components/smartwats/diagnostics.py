@@ -8,7 +8,7 @@ from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.const import CONF_ACCESS_TOKEN, CONF_NAME, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_INSTANCE_ID, CONF_PHONE, CONF_TARGET
+from .const import CONF_CLOUDHOOK_URL, CONF_INSTANCE_ID, CONF_PHONE, CONF_TARGET
 from .coordinator import SmartwatsConfigEntry
 
 # Shorter values would be replaced inside unrelated words.
@@ -21,6 +21,7 @@ TO_REDACT = {
     CONF_ACCESS_TOKEN,
     CONF_NAME,
     CONF_WEBHOOK_ID,
+    CONF_CLOUDHOOK_URL,
     CONF_INSTANCE_ID,
     CONF_PHONE,
     CONF_TARGET,

@@ -1,0 +1,781 @@
+"""What the gateway's webhook posts, turned into messages, receipts and other events.
+
+Pure functions, no I/O and no Home Assistant: `parse_webhook` takes the decoded JSON body of one
+POST and never raises, whatever it is given (the gateway posts once and never retries, and its
+shapes are only partly documented, so anything unexpected is passed on rather than dropped).
+
+Shapes (`gateway-behaviour.md` §5): the body is ``{"instance_id": …, "data": {"event": …, …}}``;
+Baileys pass-through events carry their payload in ``data.data``, the gateway's digested
+``received_message`` in ``data.message``.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+import json
+import math
+import re
+from typing import Final, Literal
+
+type MessageType = Literal[
+    "text",
+    "image",
+    "video",
+    "audio",
+    "voice",
+    "document",
+    "sticker",
+    "location",
+    "contact",
+    "button_reply",
+    "list_reply",
+    "reaction",
+    "other",
+]
+type MessageStatusName = Literal["pending", "sent", "delivered", "read", "played", "failed"]
+
+MESSAGE_TYPES: Final[tuple[MessageType, ...]] = (
+    "text",
+    "image",
+    "video",
+    "audio",
+    "voice",
+    "document",
+    "sticker",
+    "location",
+    "contact",
+    "button_reply",
+    "list_reply",
+    "reaction",
+    "other",
+)
+MESSAGE_STATUSES: Final[tuple[MessageStatusName, ...]] = (
+    "pending",
+    "sent",
+    "delivered",
+    "read",
+    "played",
+    "failed",
+)
+
+EVENT_MESSAGES_UPSERT: Final = "messages.upsert"
+EVENT_MESSAGES_UPDATE: Final = "messages.update"
+EVENT_RECEIVED_MESSAGE: Final = "received_message"
+
+# How many message ids an entry remembers to report a message once (it arrives as both
+# messages.upsert and received_message, usually within milliseconds of each other).
+RECENT_MESSAGE_IDS: Final = 1024
+
+# Chats that are not conversations: status updates and channels.
+_SKIPPED_CHAT_SUFFIXES: Final = ("@newsletter", "@broadcast")
+_GROUP_SUFFIX: Final = "@g.us"
+_LID_SUFFIX: Final = "@lid"
+_PHONE_SUFFIXES: Final = ("@s.whatsapp.net", "@c.us")
+
+# Timestamps above this are milliseconds (1e11 seconds is the year 5138).
+_MILLISECONDS_FROM: Final = 1e11
+# The high word of a Long timestamp is small (2**21 * 2**32 ms is the year 287,000).
+_MAX_LONG_HIGH: Final = 2**21
+
+# Containers to open before reading the content (`editedMessage` holds the new version).
+_WRAPPERS: Final = (
+    "ephemeralMessage",
+    "viewOnceMessage",
+    "viewOnceMessageV2",
+    "viewOnceMessageV2Extension",
+    "documentWithCaptionMessage",
+    "editedMessage",
+    "botInvokeMessage",
+    "groupMentionedMessage",
+    "lottieStickerMessage",
+)
+_MAX_WRAPPING: Final = 8
+
+# A protocol message of this type carries an edit (the new content in `editedMessage`).
+_PROTOCOL_MESSAGE_EDIT: Final = (14, "MESSAGE_EDIT")
+
+# WhatsApp's message status codes (Baileys' proto.WebMessageInfo.Status) and their names.
+_STATUSES: Final[dict[int | str, MessageStatusName]] = {
+    0: "failed",
+    1: "pending",
+    2: "sent",
+    3: "delivered",
+    4: "read",
+    5: "played",
+    "error": "failed",
+    "failed": "failed",
+    "pending": "pending",
+    "server_ack": "sent",
+    "sent": "sent",
+    "delivery_ack": "delivered",
+    "delivered": "delivered",
+    "read": "read",
+    "played": "played",
+}
+# An update with any of these is a delete, an edit, a poll vote or a reaction, not a receipt.
+_NOT_RECEIPT_KEYS: Final = frozenset(
+    {"message", "messageStubType", "pollUpdates", "reactions", "userReceipt"}
+)
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MediaInfo:
+    """What is known of a received file (its content is an encrypted blob on WhatsApp's CDN)."""
+
+    mimetype: str | None = None
+    filename: str | None = None
+    seconds: int | None = None
+
+    def as_dict(self) -> dict[str, str | int | None]:
+        """Return the fields as the `media` of the event."""
+        return {"mimetype": self.mimetype, "filename": self.filename, "seconds": self.seconds}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InboundMessage:
+    """A received message (or an own one echoed back), as `smartwats_message_received` says it.
+
+    `chat_number` is not part of the event: the phone number of the other side of a one-to-one
+    chat when known (also for own messages), to find the chat's recipient.
+    """
+
+    message_id: str
+    chat_id: str
+    sender: str | None
+    sender_jid: str | None
+    sender_name: str | None
+    is_group: bool
+    group_id: str | None
+    type: MessageType
+    text: str | None = None
+    button_id: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    media: MediaInfo | None = None
+    quoted_message_id: str | None = None
+    timestamp: str | None = None
+    from_me: bool = False
+    chat_number: str | None = None
+
+    def event_data(self) -> dict[str, object]:
+        """Return the fields of the `smartwats_message_received` event (without the entry's)."""
+        return {
+            "message_id": self.message_id,
+            "chat_id": self.chat_id,
+            "sender": self.sender,
+            "sender_jid": self.sender_jid,
+            "sender_name": self.sender_name,
+            "is_group": self.is_group,
+            "group_id": self.group_id,
+            "type": self.type,
+            "text": self.text,
+            "button_id": self.button_id,
+            "latitude": self.latitude,
+            "longitude": self.longitude,
+            "media": None if self.media is None else self.media.as_dict(),
+            "quoted_message_id": self.quoted_message_id,
+            "timestamp": self.timestamp,
+            "from_me": self.from_me,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageStatus:
+    """A delivery or read receipt of a message (usually one this instance sent)."""
+
+    message_id: str
+    chat_id: str
+    status: MessageStatusName
+
+    def event_data(self) -> dict[str, object]:
+        """Return the fields of the `smartwats_message_status` event (without the entry's)."""
+        return {"message_id": self.message_id, "chat_id": self.chat_id, "status": self.status}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GatewayEvent:
+    """Any other event (contacts, groups, capturer, new_subscriber, unknown), passed on as is."""
+
+    event: str
+    data: object
+
+    def event_data(self) -> dict[str, object]:
+        """Return the fields of the `smartwats_webhook_event` event (without the entry's)."""
+        return {"event": self.event, "data": self.data}
+
+
+@dataclass(slots=True, kw_only=True)
+class ParsedWebhook:
+    """Everything one webhook body holds."""
+
+    instance_id: str | None
+    event: str | None = None
+    messages: list[InboundMessage] = field(default_factory=list)
+    statuses: list[MessageStatus] = field(default_factory=list)
+    events: list[GatewayEvent] = field(default_factory=list)
+
+
+class RecentIds:
+    """A bounded memory of the message ids seen last (least recently seen forgotten first)."""
+
+    def __init__(self, size: int = RECENT_MESSAGE_IDS) -> None:
+        """Remember at most ``size`` ids."""
+        self._size = max(size, 1)
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def __len__(self) -> int:
+        """Return how many ids are remembered."""
+        return len(self._ids)
+
+    def __contains__(self, message_id: object) -> bool:
+        """Tell whether the id is remembered."""
+        return message_id in self._ids
+
+    def seen(self, message_id: str) -> bool:
+        """Remember the id; return whether it was remembered already."""
+        if message_id in self._ids:
+            self._ids.move_to_end(message_id)
+            return True
+        self._ids[message_id] = None
+        if len(self._ids) > self._size:
+            self._ids.popitem(last=False)
+        return False
+
+
+# -- small readers of untrusted JSON --------------------------------------------------------------
+
+
+def _dict(value: object) -> dict[str, object]:
+    """Return the value if it is a JSON object, else an empty one."""
+    if isinstance(value, dict):
+        return {str(key): item for key, item in value.items()}
+    return {}
+
+
+def _str(value: object) -> str | None:
+    """Return a non-empty string (numbers as text), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, int | float) and math.isfinite(value):
+        return str(value)
+    return None
+
+
+def _int(value: object) -> int | None:
+    """Return a whole number given as a number or a numeric string, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(float(value.strip()))
+        except ValueError, OverflowError:
+            return None
+    return None
+
+
+def _float(value: object) -> float | None:
+    """Return a finite number given as a number or a numeric string, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float | str):
+        try:
+            number = float(value)
+        except ValueError, OverflowError:
+            return None
+        return number if math.isfinite(number) else None
+    return None
+
+
+def _flag(value: object) -> bool:
+    """Return a boolean given as a boolean, a number or a string."""
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes"}
+    return value is True or (isinstance(value, int | float) and value == 1)
+
+
+def _loads(value: object) -> object:
+    """Return JSON text decoded (some gateways post the payload as a string), else the value."""
+    if isinstance(value, str) and value[:1] in {"{", "["}:
+        try:
+            return json.loads(value)
+        except ValueError, RecursionError:
+            return value
+    return value
+
+
+# -- addresses ------------------------------------------------------------------------------------
+
+
+def _jid(value: object) -> str | None:
+    """Return a JID without its device part (``user:12@server`` → ``user@server``)."""
+    text = _str(value)
+    if text is None or "@" not in text:
+        return None
+    user, _, server = text.partition("@")
+    user = user.split(":", 1)[0]
+    if not user or not server:
+        return None
+    return f"{user}@{server}"
+
+
+def _user(jid: str | None) -> str | None:
+    """Return the user part of a JID."""
+    return None if jid is None else jid.partition("@")[0]
+
+
+def _is_phone(jid: str | None) -> bool:
+    return jid is not None and jid.endswith(_PHONE_SUFFIXES)
+
+
+def _phone_of(*jids: str | None) -> str | None:
+    """Return the first phone JID among those given."""
+    return next((jid for jid in jids if _is_phone(jid)), None)
+
+
+def _digits(jid: str | None) -> str | None:
+    """Return the phone or LID digits of a JID."""
+    user = _user(jid)
+    if user is None:
+        return None
+    digits = "".join(char for char in user if char.isdigit())
+    return digits or None
+
+
+def normalize_event_name(name: str) -> str:
+    """Return an event's name as reported: trimmed, spaces as underscores (``new subscriber``)."""
+    return _WHITESPACE.sub("_", name.strip()) or "unknown"
+
+
+# -- timestamps -----------------------------------------------------------------------------------
+
+
+def parse_timestamp(value: object) -> str | None:
+    """Return a WhatsApp timestamp as ISO 8601 in UTC, or None when there is none.
+
+    It arrives as seconds (a number or a numeric string), as a protobuf Long object
+    ``{"low": …, "high": …, "unsigned": …}``, or in milliseconds (values above 1e11).
+    """
+    seconds: float | None
+    if isinstance(value, dict):
+        long = _dict(value)
+        low, high = _int(long.get("low")), _int(long.get("high"))
+        if low is None or high is None or not 0 <= high < _MAX_LONG_HIGH:
+            return None
+        seconds = float((high << 32) | (low & 0xFFFFFFFF))
+    else:
+        seconds = _float(value)
+    if seconds is None or seconds <= 0:
+        return None
+    if seconds > _MILLISECONDS_FROM:
+        seconds /= 1000
+    try:
+        return datetime.fromtimestamp(seconds, UTC).isoformat()
+    except OverflowError, OSError, ValueError:
+        return None
+
+
+# -- content --------------------------------------------------------------------------------------
+
+
+def unwrap(content: Mapping[str, object]) -> dict[str, object]:
+    """Return the content inside its wrappers (ephemeral, view once, captioned document, edit)."""
+    current = _dict(content)
+    for _ in range(_MAX_WRAPPING):
+        for wrapper in _WRAPPERS:
+            inner = _dict(_dict(current.get(wrapper)).get("message"))
+            if inner:
+                current = inner
+                break
+        else:
+            protocol = _dict(current.get("protocolMessage"))
+            edited = _dict(protocol.get("editedMessage"))
+            if not edited or protocol.get("type") not in _PROTOCOL_MESSAGE_EDIT:
+                return current
+            current = edited
+    return current
+
+
+def _context_id(body: Mapping[str, object]) -> str | None:
+    """Return the id of the message quoted (replied to)."""
+    return _str(_dict(body.get("contextInfo")).get("stanzaId"))
+
+
+@dataclass(slots=True)
+class _Content:
+    type: MessageType
+    text: str | None = None
+    button_id: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    media: MediaInfo | None = None
+    quoted_message_id: str | None = None
+
+
+def _media(body: Mapping[str, object], *, with_name: bool = False) -> MediaInfo:
+    return MediaInfo(
+        mimetype=_str(body.get("mimetype")),
+        filename=_str(body.get("fileName")) if with_name else None,
+        seconds=_int(body.get("seconds")),
+    )
+
+
+def _text_content(body: Mapping[str, object]) -> _Content:
+    return _Content(
+        "text",
+        text=_str(body.get("text")) or _str(body.get("matchedText")),
+        quoted_message_id=_context_id(body),
+    )
+
+
+def _media_content(kind: MessageType, *, with_name: bool = False) -> _Reader:
+    def read(body: Mapping[str, object]) -> _Content:
+        return _Content(
+            kind,
+            text=_str(body.get("caption")),
+            media=_media(body, with_name=with_name),
+            quoted_message_id=_context_id(body),
+        )
+
+    return read
+
+
+def _audio_content(body: Mapping[str, object]) -> _Content:
+    return _Content(
+        "voice" if _flag(body.get("ptt")) else "audio",
+        media=_media(body),
+        quoted_message_id=_context_id(body),
+    )
+
+
+def _location_content(body: Mapping[str, object]) -> _Content:
+    name, address = _str(body.get("name")), _str(body.get("address"))
+    return _Content(
+        "location",
+        text=name or address or _str(body.get("caption")),
+        latitude=_float(body.get("degreesLatitude")),
+        longitude=_float(body.get("degreesLongitude")),
+        quoted_message_id=_context_id(body),
+    )
+
+
+def _contact_content(body: Mapping[str, object]) -> _Content:
+    return _Content(
+        "contact",
+        text=_str(body.get("displayName")),
+        quoted_message_id=_context_id(body),
+    )
+
+
+def _buttons_reply(body: Mapping[str, object]) -> _Content:
+    return _Content(
+        "button_reply",
+        text=_str(body.get("selectedDisplayText")),
+        button_id=_str(body.get("selectedButtonId")),
+        quoted_message_id=_context_id(body),
+    )
+
+
+def _template_reply(body: Mapping[str, object]) -> _Content:
+    return _Content(
+        "button_reply",
+        text=_str(body.get("selectedDisplayText")),
+        button_id=_str(body.get("selectedId")),
+        quoted_message_id=_context_id(body),
+    )
+
+
+def _native_flow_reply(body: Mapping[str, object]) -> _Content:
+    flow = _dict(body.get("nativeFlowResponseMessage"))
+    params = _dict(_loads(flow.get("paramsJson")))
+    return _Content(
+        "button_reply",
+        text=_str(_dict(body.get("body")).get("text")),
+        button_id=_str(params.get("id")),
+        quoted_message_id=_context_id(body),
+    )
+
+
+def _list_reply(body: Mapping[str, object]) -> _Content:
+    return _Content(
+        "list_reply",
+        text=_str(body.get("title")),
+        button_id=_str(_dict(body.get("singleSelectReply")).get("selectedRowId")),
+        quoted_message_id=_context_id(body),
+    )
+
+
+def _reaction(body: Mapping[str, object]) -> _Content:
+    return _Content(
+        "reaction",
+        text=_str(body.get("text")),
+        quoted_message_id=_str(_dict(body.get("key")).get("id")),
+    )
+
+
+type _Reader = Callable[[Mapping[str, object]], _Content]
+
+# Content keys in the order they are looked for (a message also holds metadata keys such as
+# messageContextInfo or senderKeyDistributionMessage next to its content).
+_READERS: Final[tuple[tuple[str, _Reader], ...]] = (
+    ("extendedTextMessage", _text_content),
+    ("imageMessage", _media_content("image")),
+    ("videoMessage", _media_content("video")),
+    ("ptvMessage", _media_content("video")),
+    ("audioMessage", _audio_content),
+    ("documentMessage", _media_content("document", with_name=True)),
+    ("stickerMessage", _media_content("sticker")),
+    ("locationMessage", _location_content),
+    ("liveLocationMessage", _location_content),
+    ("contactMessage", _contact_content),
+    ("contactsArrayMessage", _contact_content),
+    ("buttonsResponseMessage", _buttons_reply),
+    ("templateButtonReplyMessage", _template_reply),
+    ("interactiveResponseMessage", _native_flow_reply),
+    ("listResponseMessage", _list_reply),
+    ("reactionMessage", _reaction),
+)
+# Keys that are never content on their own.
+_METADATA_KEYS: Final = frozenset(
+    {"messageContextInfo", "senderKeyDistributionMessage", "deviceSentMessage"}
+)
+
+
+def parse_content(content: Mapping[str, object]) -> _Content | None:
+    """Return what a message holds, or None for nothing to report (protocol messages, stubs)."""
+    inner = unwrap(content)
+    if (text := inner.get("conversation")) is not None and not isinstance(text, dict):
+        return _Content("text", text=_str(text))
+    for key, read in _READERS:
+        body = inner.get(key)
+        if isinstance(body, dict):
+            return read(_dict(body))
+    kinds = [key for key, value in inner.items() if value is not None and key not in _METADATA_KEYS]
+    if not kinds or "protocolMessage" in kinds:
+        return None
+    return _Content("other")
+
+
+# -- messages -------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Options:
+    include_own_messages: bool
+    own_number: str | None
+    upsert_subscribed: bool
+
+
+def _message(
+    key: Mapping[str, object],
+    content: _Content,
+    *,
+    push_name: object,
+    timestamp: object,
+    options: _Options,
+) -> InboundMessage | None:
+    """Build a message from its key and content; None when it is not to be reported."""
+    message_id = _str(key.get("id"))
+    chat = _jid(key.get("remoteJid"))
+    if message_id is None or chat is None or chat.endswith(_SKIPPED_CHAT_SUFFIXES):
+        return None
+    from_me = _flag(key.get("fromMe"))
+    if from_me and not options.include_own_messages:
+        return None
+    is_group = chat.endswith(_GROUP_SUFFIX)
+    chat_phone = None if is_group else _phone_of(chat, _jid(key.get("remoteJidAlt")))
+    if is_group:
+        participant = _jid(key.get("participant"))
+        alternatives = (
+            _jid(key.get("participantAlt")),
+            _jid(key.get("participantPn")),
+            _jid(key.get("senderPn")),
+        )
+        sender_jid = _phone_of(participant, *alternatives) or participant
+    elif from_me:
+        sender_jid = None
+    else:
+        sender_jid = chat_phone or _phone_of(_jid(key.get("senderPn"))) or chat
+    if from_me and options.own_number:
+        sender_jid = f"{options.own_number}@s.whatsapp.net"
+    return InboundMessage(
+        message_id=message_id,
+        chat_id=chat,
+        sender=_digits(sender_jid),
+        sender_jid=sender_jid,
+        sender_name=_str(push_name),
+        is_group=is_group,
+        group_id=chat if is_group else None,
+        type=content.type,
+        text=content.text,
+        button_id=content.button_id,
+        latitude=content.latitude,
+        longitude=content.longitude,
+        media=content.media,
+        quoted_message_id=content.quoted_message_id,
+        timestamp=parse_timestamp(timestamp),
+        from_me=from_me,
+        chat_number=_digits(chat_phone),
+    )
+
+
+def _upsert_messages(payload: object) -> list[object]:
+    """Return the WAMessages of a messages.upsert payload (a list or a single one accepted)."""
+    payload = _loads(payload)
+    if isinstance(payload, list):
+        return list(payload)
+    body = _dict(payload)
+    messages = body.get("messages")
+    if isinstance(messages, list):
+        return list(messages)
+    if isinstance(messages, dict) or "key" in body:
+        return [messages if isinstance(messages, dict) else body]
+    return []
+
+
+def _parse_upsert(payload: object, options: _Options) -> list[InboundMessage]:
+    result = []
+    for item in _upsert_messages(payload):
+        wamessage = _dict(item)
+        content = parse_content(_dict(wamessage.get("message")))
+        if content is None:
+            continue
+        message = _message(
+            _dict(wamessage.get("key")),
+            content,
+            push_name=wamessage.get("pushName"),
+            timestamp=wamessage.get("messageTimestamp"),
+            options=options,
+        )
+        if message is not None:
+            result.append(message)
+    return result
+
+
+def _parse_received_message(payload: object, options: _Options) -> list[InboundMessage]:
+    """Read the gateway's digested form of a message."""
+    body = _dict(_loads(payload))
+    digest = _dict(body.get("body_message"))
+    key = _dict(body.get("message_key")) or _dict(body.get("key"))
+    if digest.get("type") == "emptyMessage":
+        # The gateway replaced an unsupported message by a wave: the original is lost. When
+        # messages.upsert is subscribed too, it brings the real content under the same id.
+        if options.upsert_subscribed:
+            return []
+        content: _Content | None = _Content("other")
+    else:
+        content = parse_content(_dict(digest.get("messages")))
+        if content is None and (text := _str(digest.get("content"))) is not None:
+            content = _Content("text", text=text)
+    if content is None:
+        return []
+    message = _message(
+        key,
+        content,
+        push_name=body.get("push_name") or body.get("pushName"),
+        timestamp=body.get("messageTimestamp") or body.get("timestamp"),
+        options=options,
+    )
+    return [] if message is None else [message]
+
+
+# -- receipts -------------------------------------------------------------------------------------
+
+
+def parse_status(value: object) -> MessageStatusName | None:
+    """Return a message status given as a number (0-5) or an enum name (``"READ"``)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text.isdigit():
+            return _STATUSES.get(int(text))
+        return _STATUSES.get(text)
+    if isinstance(value, int):
+        return _STATUSES.get(value)
+    return None
+
+
+def _parse_update(payload: object) -> tuple[list[MessageStatus], list[object]]:
+    """Return the receipts of a messages.update and the other updates (deletes, edits, votes)."""
+    payload = _loads(payload)
+    items = payload if isinstance(payload, list) else [payload]
+    statuses: list[MessageStatus] = []
+    others: list[object] = []
+    for item in items:
+        body = _dict(item)
+        update = _dict(body.get("update"))
+        key = _dict(body.get("key"))
+        status = parse_status(update.get("status", body.get("status")))
+        message_id, chat = _str(key.get("id")), _jid(key.get("remoteJid"))
+        if (
+            status is None
+            or message_id is None
+            or chat is None
+            or _NOT_RECEIPT_KEYS.intersection(update)
+        ):
+            if body:
+                others.append(item)
+            continue
+        statuses.append(MessageStatus(message_id=message_id, chat_id=chat, status=status))
+    return statuses, others
+
+
+# -- the body -------------------------------------------------------------------------------------
+
+
+def _payload(data: Mapping[str, object]) -> object:
+    """Return an event's payload: ``data``, ``message``, or the fields next to ``event``."""
+    for name in ("data", "message"):
+        if name in data:
+            return _loads(data[name])
+    return {key: value for key, value in data.items() if key != "event"}
+
+
+def parse_webhook(
+    body: object,
+    *,
+    include_own_messages: bool = False,
+    own_number: str | None = None,
+    upsert_subscribed: bool = True,
+) -> ParsedWebhook:
+    """Read one webhook body; never raises.
+
+    ``include_own_messages`` reports this account's own messages (``fromMe``) echoed back,
+    ``own_number`` is the linked number (the sender of those), ``upsert_subscribed`` tells
+    whether messages.upsert is among the events sent (it then brings the content of messages
+    that received_message could only show as an empty one).
+    """
+    envelope = _dict(body)
+    instance = envelope.get("instance_id")
+    result = ParsedWebhook(instance_id=None if instance is None else str(instance))
+    data = _dict(_loads(envelope.get("data")))
+    event_name = _str(data.get("event")) or _str(envelope.get("event"))
+    if event_name is None:
+        result.events.append(GatewayEvent(event="unknown", data=envelope.get("data")))
+        return result
+    event = normalize_event_name(event_name)
+    result.event = event
+    options = _Options(include_own_messages, own_number, upsert_subscribed)
+    payload = _payload(data) if "event" in data else _loads(envelope.get("data"))
+    if event == EVENT_MESSAGES_UPSERT:
+        result.messages = _parse_upsert(payload, options)
+    elif event == EVENT_RECEIVED_MESSAGE:
+        result.messages = _parse_received_message(payload, options)
+    elif event == EVENT_MESSAGES_UPDATE:
+        result.statuses, others = _parse_update(payload)
+        if others:
+            result.events.append(GatewayEvent(event=event, data=others))
+    else:
+        result.events.append(GatewayEvent(event=event, data=payload))
+    return result

@@ -1,0 +1,224 @@
+"""Tests of the send queue: order, pacing, events, counters and stopping on unload."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+from itertools import pairwise
+from typing import Any
+from unittest.mock import AsyncMock, patch
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import Context, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
+
+from custom_components.smartwats.api import (
+    SendResult,
+    SmartwatsClient,
+    SmartwatsConnectionError,
+    SmartwatsOutcomeUnknownError,
+)
+from custom_components.smartwats.const import CONF_SEND_INTERVAL, DOMAIN, EVENT_MESSAGE_SENT
+from custom_components.smartwats.sender import OutgoingMessage, SendOutcome, text_sender
+from smartwats_emulator import Emulator
+from smartwats_emulator.params import SEND_ENDPOINTS, RecordedRequest
+
+from .conftest import RECIPIENT_MUM
+
+INTERVAL = 5.0
+
+
+@pytest.fixture
+async def entry(
+    hass: HomeAssistant, recipients_entry: MockConfigEntry, internal_url: str
+) -> MockConfigEntry:
+    """The entry, set up without platforms, with a 5 s pause between messages."""
+    recipients_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        recipients_entry, options={**recipients_entry.options, CONF_SEND_INTERVAL: INTERVAL}
+    )
+    with patch("custom_components.smartwats.PLATFORMS", []):
+        assert await hass.config_entries.async_setup(recipients_entry.entry_id)
+        await hass.async_block_till_done()
+    return recipients_entry
+
+
+def sends(emulator: Emulator) -> list[RecordedRequest]:
+    """The send requests the gateway received, oldest first."""
+    return [request for request in emulator.requests if request.endpoint in SEND_ENDPOINTS]
+
+
+async def until(predicate: Callable[[], bool]) -> None:
+    """Let the loop run (I/O included) until ``predicate`` holds.
+
+    The loop's clock is frozen with the test's clock, so only zero-length sleeps are used.
+    """
+    for _ in range(50_000):
+        if predicate():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("timed out")
+
+
+async def settle() -> None:
+    """Give pending work a fair chance to run (to show that nothing more happens)."""
+    for _ in range(500):
+        await asyncio.sleep(0)
+
+
+def advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float) -> None:
+    """Move the clock (the loop's too) on and fire the timers due by then."""
+    freezer.tick(timedelta(seconds=seconds))
+    async_fire_time_changed(hass)
+
+
+def send_text(hass: HomeAssistant, targets: list[str], message: str) -> asyncio.Task[Any]:
+    """Start a send_text call in the background."""
+    return asyncio.create_task(
+        hass.services.async_call(
+            DOMAIN, "send_text", {"target": targets, "message": message}, blocking=True
+        )
+    )
+
+
+async def test_messages_are_paced_in_order(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    emulator: Emulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A bulk send waits `send_interval` between messages; a later call waits its turn."""
+    targets = [RECIPIENT_MUM, "966501111111", "966502222222"]
+    stats = entry.runtime_data.stats
+    times: list[float] = []
+    hass.bus.async_listen(
+        EVENT_MESSAGE_SENT, callback(lambda _event: times.append(hass.loop.time()))
+    )
+
+    def answered(count: int) -> Callable[[], bool]:
+        # Answered and counted: the queue has started its pause.
+        return lambda: stats.sent == count
+
+    bulk = send_text(hass, targets, "bulk")
+    await until(answered(1))
+    later = send_text(hass, [RECIPIENT_MUM], "later")
+    await settle()
+    assert len(sends(emulator)) == 1
+    advance(hass, freezer, INTERVAL - 1)
+    await settle()
+    assert len(sends(emulator)) == 1
+    advance(hass, freezer, 1)
+    await until(answered(2))
+    advance(hass, freezer, INTERVAL)
+    await until(answered(3))
+    await bulk
+    assert not later.done()
+    advance(hass, freezer, INTERVAL)
+    await later
+    requests = sends(emulator)
+    assert [(r.json["number"], r.json["message"]) for r in requests] == [
+        *[(target, "bulk") for target in targets],
+        (RECIPIENT_MUM, "later"),
+    ]
+    assert [round(b - a) for a, b in pairwise(times)] == [5, 5, 5]
+
+
+async def test_no_wait_after_a_pause(
+    hass: HomeAssistant, entry: MockConfigEntry, emulator: Emulator
+) -> None:
+    """The pause only separates messages: the first one after a quiet time goes at once."""
+    sender = entry.runtime_data.sender
+    sender._next_at = hass.loop.time() - 1  # the last message was long ago
+    await hass.services.async_call(
+        DOMAIN, "send_text", {"target": RECIPIENT_MUM, "message": "now"}, blocking=True
+    )
+    assert len(sends(emulator)) == 1
+
+
+async def test_unload_stops_waiting_messages(
+    hass: HomeAssistant, entry: MockConfigEntry, emulator: Emulator
+) -> None:
+    """Unloading the entry fails the messages still waiting, at once; nothing lingers."""
+    first = send_text(hass, [RECIPIENT_MUM, "966501111111"], "a")
+    await until(lambda: len(sends(emulator)) == 1)
+    second = send_text(hass, [RECIPIENT_MUM], "b")
+    await settle()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    for task in (first, second):
+        with pytest.raises(HomeAssistantError) as err:
+            await task
+        assert err.value.translation_key == "sender_stopped"
+    assert len(sends(emulator)) == 1
+
+
+async def test_events_counters_and_context(
+    hass: HomeAssistant, entry: MockConfigEntry, instance_id: str
+) -> None:
+    """Each success fires an event in the caller's context and counts; failures count too."""
+    events = async_capture_events(hass, EVENT_MESSAGE_SENT)
+    sender = entry.runtime_data.sender
+    sender._next_at = 0
+    context = Context()
+    result = SendResult(message_id="ABC", raw={})
+    ok = AsyncMock(return_value=result)
+    bad = AsyncMock(side_effect=SmartwatsOutcomeUnknownError("No answer within 15 s"))
+    with patch.object(type(sender), "interval", 0.0):
+        outcome = await sender.async_send(
+            [
+                OutgoingMessage(target="1", type="media", send=ok),
+                OutgoingMessage(target="2", type="media", send=bad),
+            ],
+            context=context,
+        )
+    assert [(m.target, m.message_id) for m in outcome.sent] == [("1", "ABC")]
+    [(target, error)] = outcome.failures
+    assert target == "2"
+    assert error.translation_key == "outcome_unknown"
+    assert "may or may not have been sent" in str(error)
+    assert isinstance(error.__cause__, SmartwatsOutcomeUnknownError)
+    bad.assert_awaited_once()  # never resent
+    [event] = events
+    assert event.context is context
+    assert event.data == {
+        "config_entry_id": entry.entry_id,
+        "instance_id": instance_id,
+        "message_id": "ABC",
+        "target": "1",
+        "type": "media",
+    }
+    assert (entry.runtime_data.stats.sent, entry.runtime_data.stats.failed) == (1, 1)
+
+
+def test_outcome() -> None:
+    """Outcomes merge; a single failure is raised as it is; several are named together."""
+    outcome = SendOutcome(total=1)
+    outcome.raise_for_failures()
+    error = HomeAssistantError("boom")
+    outcome.failures.append(("1", error))
+    with pytest.raises(HomeAssistantError) as err:
+        outcome.raise_for_failures()
+    assert err.value is error
+    other = SendOutcome(total=2)
+    other.failures.append(("2", SmartwatsConnectionError("x")))  # type: ignore[arg-type]
+    outcome.merge(other)
+    assert outcome.total == 3
+    with pytest.raises(HomeAssistantError) as err:
+        outcome.raise_for_failures()
+    assert err.value.translation_key == "send_failures"
+
+
+async def test_text_sender_picks_the_endpoint() -> None:
+    """Groups use the group endpoint."""
+    client = AsyncMock(spec=SmartwatsClient)
+    send = text_sender("hi")
+    await send(client, "1@g.us")
+    await send(client, RECIPIENT_MUM)
+    client.send_group_text.assert_awaited_once_with("1@g.us", "hi")
+    client.send_text.assert_awaited_once_with(RECIPIENT_MUM, "hi")
