@@ -104,6 +104,7 @@ class SmartwatsSensor(SmartwatsEntity, RestoreSensor):
         super().__init__(entry, description.key)
         self.entity_description = description
         self._stats = entry.runtime_data.stats
+        self._written: int | str | None = None
 
     @property
     def available(self) -> bool:
@@ -131,4 +132,9 @@ class SmartwatsSensor(SmartwatsEntity, RestoreSensor):
 
     @callback
     def _async_stats_changed(self) -> None:
+        """Write the state if it changed: every change of the counters reaches every sensor."""
+        value = self.native_value
+        if value == self._written and self.entity_description.key != "last_message":
+            return
+        self._written = value
         self.async_write_ha_state()

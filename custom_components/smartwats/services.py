@@ -342,7 +342,9 @@ async def _async_send(
         ]
         batches.append(entry.runtime_data.sender.async_send(messages, context=call.context))
     outcome = SendOutcome(total=0)
-    for result in await asyncio.gather(*batches):
+    # One instance (the usual case) is awaited as is: gather would make it a task of its own.
+    results = [await batches[0]] if len(batches) == 1 else await asyncio.gather(*batches)
+    for result in results:
         outcome.merge(result)
     outcome.raise_for_failures()
     if not call.return_response:
