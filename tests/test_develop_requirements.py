@@ -3,6 +3,7 @@
 Home Assistant installs an integration's requirements when it sets the integration up.
 scripts/develop runs it with --skip-pip, so every requirement of every integration that starts with
 the development configuration must already be installed by the toolchain (requirements_dev.txt).
+The configuration is the one scripts/develop lays out (config/configuration.yaml with its includes).
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ from homeassistant.util.package import is_installed
 from homeassistant.util.yaml import load_yaml_dict
 
 from custom_components.smartwats.const import DOMAIN
+from devtools import develop
 
-REPO = Path(__file__).resolve().parent.parent
 
-
-async def _domains_started_by_develop(hass: HomeAssistant) -> set[str]:
-    config = await hass.async_add_executor_job(
-        load_yaml_dict, REPO / "config" / "configuration.yaml"
+async def _domains_started_by_develop(hass: HomeAssistant, config_dir: Path) -> set[str]:
+    await hass.async_add_executor_job(
+        develop.prepare_config, develop.Settings(config_dir=config_dir)
     )
+    config = await hass.async_add_executor_job(load_yaml_dict, config_dir / "configuration.yaml")
     pending = bootstrap._get_domains(hass, config) | {DOMAIN}
     resolved: set[str] = set()
     while pending:
@@ -34,10 +35,21 @@ async def _domains_started_by_develop(hass: HomeAssistant) -> set[str]:
     return resolved
 
 
-async def test_everything_develop_starts_is_installed(hass: HomeAssistant) -> None:
+async def test_everything_develop_starts_is_installed(hass: HomeAssistant, tmp_path: Path) -> None:
     """Each requirement of the integrations started by scripts/develop is already installed."""
-    domains = await _domains_started_by_develop(hass)
-    assert {"frontend", "http", "webhook", "logbook", "assist_pipeline", DOMAIN} <= domains
+    domains = await _domains_started_by_develop(hass, tmp_path)
+    assert {
+        "frontend",
+        "http",
+        "webhook",
+        "logbook",
+        "assist_pipeline",
+        "automation",
+        "script",
+        "media_source",
+        "lovelace",
+        DOMAIN,
+    } <= domains
 
     missing = []
     for domain in sorted(domains):

@@ -1,0 +1,1 @@
+"""Development tools of the repository (scripts/develop's demo launcher)."""

@@ -1,0 +1,77 @@
+"""Every translation carries exactly the keys and placeholders of translations/en.json."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+import json
+from pathlib import Path
+import re
+
+import pytest
+
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "custom_components/smartwats/translations"
+# A placeholder is a name in braces ({instance_id}); code examples like {type: url} are not.
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+# Arabic script: the Arabic translation must be Arabic, not a copy of the English text.
+ARABIC = re.compile(r"[\u0600-\u06ff]")
+
+
+def _strings(node: object, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], str]]:
+    """Every string of a translation file with its path of keys."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _strings(value, (*path, key))
+    else:
+        assert isinstance(node, str), f"{'.'.join(path)} is not a string"
+        yield path, node
+
+
+def _load(name: str) -> dict[tuple[str, ...], str]:
+    data = json.loads((TRANSLATIONS / name).read_text(encoding="utf-8"))
+    return dict(_strings(data))
+
+
+OTHERS = sorted(path.name for path in TRANSLATIONS.glob("*.json") if path.name != "en.json")
+
+
+def test_arabic_is_there() -> None:
+    """SmartWats' users are largely Arabic-speaking: the Arabic translation ships."""
+    assert "ar.json" in OTHERS
+
+
+@pytest.mark.parametrize("name", OTHERS)
+def test_same_keys_as_english(name: str) -> None:
+    """A translation has every key of en.json and no other."""
+    english, translated = _load("en.json"), _load(name)
+    assert sorted(set(english) - set(translated)) == [], "missing in the translation"
+    assert sorted(set(translated) - set(english)) == [], "not in en.json (any more)"
+
+
+@pytest.mark.parametrize("name", OTHERS)
+def test_same_placeholders_as_english(name: str) -> None:
+    """Each string keeps the placeholders of its English original (no more, no fewer)."""
+    english, translated = _load("en.json"), _load(name)
+    different = {
+        ".".join(path): (PLACEHOLDER.findall(text), PLACEHOLDER.findall(translated[path]))
+        for path, text in english.items()
+        if path in translated
+        and sorted(PLACEHOLDER.findall(text)) != sorted(PLACEHOLDER.findall(translated[path]))
+    }
+    assert different == {}
+
+
+@pytest.mark.parametrize("name", OTHERS)
+def test_balanced_braces(name: str) -> None:
+    """Braces are balanced in every string (the frontend formats them as ICU messages)."""
+    for path, text in _load(name).items():
+        assert text.count("{") == text.count("}"), ".".join(path)
+
+
+def test_arabic_is_translated() -> None:
+    """Every Arabic string with words in it is written in Arabic script."""
+    untranslated = [
+        ".".join(path)
+        for path, text in _load("ar.json").items()
+        if re.search(r"[A-Za-z]{3}", PLACEHOLDER.sub("", text)) and not ARABIC.search(text)
+    ]
+    assert untranslated == []
