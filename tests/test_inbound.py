@@ -1009,3 +1009,74 @@ def test_media_fields_of_odd_types(seconds: object, mimetype: object, expected: 
         "filename": None,
         "seconds": expected.seconds,
     }
+
+
+# -- the parser's shortcuts read what the plain way read -----------------------------------------
+
+
+def test_parsing_leaves_the_body_as_it_was() -> None:
+    """The parser reads the decoded body in place: nothing in it is changed."""
+    for kind in INBOUND_KINDS:
+        wamessage, body = upsert(kind, wrap="ephemeral")
+        before = json.dumps(body, sort_keys=True)
+        parse_webhook(body)
+        parse_webhook(received(wamessage))
+        assert json.dumps(body, sort_keys=True) == before
+
+
+def test_first_content_key_wins_whatever_the_order() -> None:
+    """Two content keys: the earlier in the readers' order is read, wherever it is in the body."""
+    content = {
+        "reactionMessage": {"text": "👍", "key": {"id": "X"}},
+        "messageContextInfo": {},
+        "extendedTextMessage": {"text": "Hello"},
+    }
+    parsed = parse_content(content)
+    assert parsed is not None
+    assert (parsed.type, parsed.text) == ("text", "Hello")
+    content["extendedTextMessage"] = "not an object"
+    parsed = parse_content(content)
+    assert parsed is not None
+    assert parsed.type == "reaction"
+
+
+def test_first_wrapper_wins_whatever_the_order() -> None:
+    """Two wrappers side by side: the earlier in the wrappers' order is opened."""
+    content = {
+        "viewOnceMessage": {"message": {"conversation": "second"}},
+        "ephemeralMessage": {"message": {"conversation": "first"}},
+    }
+    assert unwrap(content) == {"conversation": "first"}
+    content["ephemeralMessage"] = {"message": {}}
+    assert unwrap(content) == {"conversation": "second"}
+
+
+@pytest.mark.parametrize(
+    ("participant", "sender"),
+    [("ab12cd@lid", "12"), ("abc@lid", None), ("966507654321:3@lid", "966507654321")],
+)
+def test_sender_digits_of_odd_participants(participant: str, sender: str | None) -> None:
+    """A sender id that is not all digits: its digits, or none."""
+    body = webhook_body(
+        IID,
+        "messages.upsert",
+        {
+            "messages": [
+                {
+                    "key": {"remoteJid": GROUP, "participant": participant, "id": "A1"},
+                    "message": {"conversation": "hi"},
+                    "messageTimestamp": TS,
+                }
+            ]
+        },
+    )
+    message = only(parse_webhook(body))
+    assert message.sender == sender
+    assert message.timestamp == TS_ISO
+
+
+def test_many_event_names() -> None:
+    """More distinct event names than are remembered: each still reported as written."""
+    for index in range(200):
+        assert normalize_event_name(f" custom event {index} ") == f"custom_event_{index}"
+        assert normalize_event_name(f" custom event {index} ") == f"custom_event_{index}"

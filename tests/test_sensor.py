@@ -17,6 +17,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.smartwats.const import CONF_TARGET, DOMAIN, SUBENTRY_RECIPIENT
 from custom_components.smartwats.entity import recipient_device_info
+from custom_components.smartwats.stats import MessageStats
 
 from .conftest import LINKED_PHONE
 
@@ -150,3 +151,19 @@ async def test_recipient_changes_reload_the_entry(
     hass.config_entries.async_remove_subentry(entry, added.subentry_id)
     await hass.async_block_till_done()
     assert entry.runtime_data is not runtime
+
+
+def test_stats_listeners_of_one_counter() -> None:
+    """A listener of one counter hears its changes only; one of every change hears them all."""
+    stats = MessageStats()
+    heard: list[str] = []
+    stop_sent = stats.async_add_listener(lambda: heard.append("sent"), "sent")
+    stats.async_add_listener(lambda: heard.append("received"), "received")
+    stats.async_add_listener(lambda: heard.append("all"))
+    stats.async_count_sent()
+    stats.async_count_failed()
+    stats.async_count_received({"text": "hi"})
+    stop_sent()
+    stats.async_count_sent()
+    assert heard == ["sent", "all", "all", "received", "all", "all"]
+    assert (stats.sent, stats.failed, stats.received) == (2, 1, 1)

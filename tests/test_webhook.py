@@ -279,6 +279,33 @@ async def test_own_messages_when_enabled(
     assert entry.runtime_data.stats.received == 0
 
 
+async def test_options_and_number_changed_while_loaded(
+    hass: HomeAssistant, client: TestClient, init_integration: MockConfigEntry, instance_id: str
+) -> None:
+    """What the entry's options and data say is read again once they change (no reload)."""
+    events = async_capture_events(hass, EVENT_MESSAGE_RECEIVED)
+    first = wamessage("text", text="before")
+    first["key"]["fromMe"] = True
+    await post(client, upsert_body(instance_id, first, kind="append"))
+    hass.config_entries.async_update_entry(
+        init_integration, options={**init_integration.options, CONF_INCLUDE_OWN_MESSAGES: True}
+    )
+    second = wamessage("text", text="own, number unknown")
+    second["key"]["fromMe"] = True
+    await post(client, upsert_body(instance_id, second, kind="append"))
+    hass.config_entries.async_update_entry(
+        init_integration, data={**init_integration.data, CONF_PHONE: LINKED_PHONE}
+    )
+    third = wamessage("text", text="own, number known")
+    third["key"]["fromMe"] = True
+    await post(client, upsert_body(instance_id, third, kind="append"))
+    await hass.async_block_till_done()
+    assert [(event.data["text"], event.data["sender"]) for event in events] == [
+        ("own, number unknown", None),
+        ("own, number known", LINKED_PHONE),
+    ]
+
+
 @pytest.mark.parametrize("chat", ["status@broadcast", "120363000000000001@newsletter"])
 async def test_status_and_newsletters_are_skipped(
     hass: HomeAssistant, client: TestClient, instance_id: str, chat: str

@@ -49,10 +49,12 @@ def message_in_chat(target: str, message: InboundMessage) -> bool:
     """Tell whether a message is in the chat of a recipient (a number, a LID or a group JID)."""
     if message.is_group:
         return target == message.group_id
-    chats = {message.chat_id}
-    if message.chat_number:
-        chats.update((message.chat_number, f"{message.chat_number}{_PHONE_SUFFIX}"))
-    return target in chats
+    if target == message.chat_id:
+        return True
+    number = message.chat_number
+    if not number or not target.startswith(number):
+        return False
+    return target in (number, f"{number}{_PHONE_SUFFIX}")
 
 
 class SmartwatsMessageEvent(EventEntity):

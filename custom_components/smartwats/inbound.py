@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 import json
 import math
 import re
+from types import MappingProxyType
 from typing import Final, Literal
 
 type MessageType = Literal[
@@ -93,6 +94,7 @@ _WRAPPERS: Final = (
     "lottieStickerMessage",
 )
 _MAX_WRAPPING: Final = 8
+_WRAPPER_ORDER: Final[dict[str, int]] = {key: index for index, key in enumerate(_WRAPPERS)}
 
 # A protocol message of this type carries an edit (the new content in `editedMessage`).
 _PROTOCOL_MESSAGE_EDIT: Final = (14, "MESSAGE_EDIT")
@@ -121,6 +123,12 @@ _NOT_RECEIPT_KEYS: Final = frozenset(
 )
 
 _WHITESPACE = re.compile(r"\s+")
+# Event names seen, normalized (a few; bounded, as the names come from the network).
+_EVENT_NAMES: dict[str, str] = {}
+_MAX_EVENT_NAMES: Final = 64
+
+
+_NO_FIELDS: Final[Mapping[str, object]] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -162,9 +170,13 @@ class InboundMessage:
     from_me: bool = False
     chat_number: str | None = None
 
-    def event_data(self) -> dict[str, object]:
-        """Return the fields of the `smartwats_message_received` event (without the entry's)."""
+    def event_data(self, common: Mapping[str, object] = _NO_FIELDS) -> dict[str, object]:
+        """Return the fields of the `smartwats_message_received` event, after ``common`` ones.
+
+        Without ``common``, the message's own fields only (not the entry's).
+        """
         return {
+            **common,
             "message_id": self.message_id,
             "chat_id": self.chat_id,
             "sender": self.sender,
@@ -251,18 +263,21 @@ class RecentIds:
 
 
 def _dict(value: object) -> dict[str, object]:
-    """Return the value if it is a JSON object, else an empty one."""
+    """Return the value if it is a JSON object, else an empty one.
+
+    The object itself, not a copy: JSON objects have string keys, and the parser only reads.
+    """
     if isinstance(value, dict):
-        return {str(key): item for key, item in value.items()}
+        return value
     return {}
 
 
 def _str(value: object) -> str | None:
     """Return a non-empty string (numbers as text), else None."""
-    if isinstance(value, bool):
-        return None
     if isinstance(value, str):
         return value or None
+    if isinstance(value, bool):
+        return None
     if isinstance(value, int | float) and math.isfinite(value):
         return str(value)
     return None
@@ -320,41 +335,48 @@ def _loads(value: object) -> object:
 def _jid(value: object) -> str | None:
     """Return a JID without its device part (``user:12@server`` → ``user@server``)."""
     text = _str(value)
-    if text is None or "@" not in text:
+    if text is None:
         return None
-    user, _, server = text.partition("@")
-    user = user.split(":", 1)[0]
+    user, at, server = text.partition("@")
+    if not at:
+        return None
+    device = user.partition(":")
+    if device[1]:
+        user = device[0]
+    elif user and server:
+        return text  # already without a device part
     if not user or not server:
         return None
     return f"{user}@{server}"
 
 
-def _user(jid: str | None) -> str | None:
-    """Return the user part of a JID."""
-    return None if jid is None else jid.partition("@")[0]
-
-
-def _is_phone(jid: str | None) -> bool:
-    return jid is not None and jid.endswith(_PHONE_SUFFIXES)
-
-
 def _phone_of(*jids: str | None) -> str | None:
     """Return the first phone JID among those given."""
-    return next((jid for jid in jids if _is_phone(jid)), None)
+    for jid in jids:
+        if jid is not None and jid.endswith(_PHONE_SUFFIXES):
+            return jid
+    return None
 
 
 def _digits(jid: str | None) -> str | None:
     """Return the phone or LID digits of a JID."""
-    user = _user(jid)
-    if user is None:
+    if jid is None:
         return None
+    user = jid.partition("@")[0]
+    if user.isdigit():
+        return user
     digits = "".join(char for char in user if char.isdigit())
     return digits or None
 
 
 def normalize_event_name(name: str) -> str:
     """Return an event's name as reported: trimmed, spaces as underscores (``new subscriber``)."""
-    return _WHITESPACE.sub("_", name.strip()) or "unknown"
+    if (known := _EVENT_NAMES.get(name)) is not None:
+        return known
+    normalized = _WHITESPACE.sub("_", name.strip()) or "unknown"
+    if len(_EVENT_NAMES) < _MAX_EVENT_NAMES:
+        _EVENT_NAMES[name] = normalized
+    return normalized
 
 
 # -- timestamps -----------------------------------------------------------------------------------
@@ -367,7 +389,10 @@ def parse_timestamp(value: object) -> str | None:
     ``{"low": …, "high": …, "unsigned": …}``, or in milliseconds (values above 1e11).
     """
     seconds: float | None
-    if isinstance(value, dict):
+    if type(value) is int and 0 < value <= _MILLISECONDS_FROM:
+        # The usual case: whole seconds.
+        seconds = value
+    elif isinstance(value, dict):
         long = _dict(value)
         low, high = _int(long.get("low")), _int(long.get("high"))
         if low is None or high is None or not 0 <= high < _MAX_LONG_HIGH:
@@ -392,11 +417,19 @@ def unwrap(content: Mapping[str, object]) -> dict[str, object]:
     """Return the content inside its wrappers (ephemeral, view once, captioned document, edit)."""
     current = _dict(content)
     for _ in range(_MAX_WRAPPING):
-        for wrapper in _WRAPPERS:
-            inner = _dict(_dict(current.get(wrapper)).get("message"))
-            if inner:
-                current = inner
-                break
+        # The first of _WRAPPERS holding a message: found among the message's few keys.
+        found: dict[str, object] | None = None
+        first = len(_WRAPPERS)
+        for key, outer in current.items():
+            if (
+                (index := _WRAPPER_ORDER.get(key, first)) < first
+                and isinstance(outer, dict)
+                and isinstance(inner := outer.get("message"), dict)
+                and inner
+            ):
+                first, found = index, inner
+        if found is not None:
+            current = found
         else:
             protocol = _dict(current.get("protocolMessage"))
             edited = _dict(protocol.get("editedMessage"))
@@ -545,6 +578,8 @@ _READERS: Final[tuple[tuple[str, _Reader], ...]] = (
     ("listResponseMessage", _list_reply),
     ("reactionMessage", _reaction),
 )
+# Where each content key is in that order.
+_READER_ORDER: Final[dict[str, int]] = {key: index for index, (key, _) in enumerate(_READERS)}
 # Keys that are never content on their own.
 _METADATA_KEYS: Final = frozenset(
     {"messageContextInfo", "senderKeyDistributionMessage", "deviceSentMessage"}
@@ -556,10 +591,14 @@ def parse_content(content: Mapping[str, object]) -> _Content | None:
     inner = unwrap(content)
     if (text := inner.get("conversation")) is not None and not isinstance(text, dict):
         return _Content("text", text=_str(text))
-    for key, read in _READERS:
-        body = inner.get(key)
-        if isinstance(body, dict):
-            return read(_dict(body))
+    # The first of _READERS whose key holds an object: found among the message's few keys.
+    found: dict[str, object] | None = None
+    first = len(_READERS)
+    for key, body in inner.items():
+        if (index := _READER_ORDER.get(key, first)) < first and isinstance(body, dict):
+            first, found = index, body
+    if found is not None:
+        return _READERS[first][1](found)
     kinds = [key for key, value in inner.items() if value is not None and key not in _METADATA_KEYS]
     if not kinds or "protocolMessage" in kinds:
         return None

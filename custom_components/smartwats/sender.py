@@ -181,9 +181,11 @@ class SmartwatsSender:
         Raises `HomeAssistantError` only when the queue stops (the entry unloads) meanwhile.
         """
         outcome = SendOutcome(total=len(messages))
+        loop = self.hass.loop
         async with self._lock:
             for message in messages:
-                await self._async_wait_turn()
+                if self._next_at > loop.time() or self._stopped.is_set():
+                    await self._async_wait_turn()
                 try:
                     result = await message.send(self.client, message.target)
                 except (SmartwatsError, ValueError) as err:

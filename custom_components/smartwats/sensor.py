@@ -32,6 +32,8 @@ class SmartwatsSensorEntityDescription(SensorEntityDescription):
 
     value_fn: Callable[[MessageStats], int | str | None]
     restore_fn: Callable[[MessageStats, object], None] | None = None
+    # The counter the value follows (its changes only); None: every change of the counters.
+    counter: str | None = None
 
 
 def _restore_count(name: str) -> Callable[[MessageStats, object], None]:
@@ -57,6 +59,7 @@ SENSORS: tuple[SmartwatsSensorEntityDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda stats: stats.sent,
         restore_fn=_restore_count("sent"),
+        counter="sent",
     ),
     SmartwatsSensorEntityDescription(
         key="messages_failed",
@@ -65,6 +68,7 @@ SENSORS: tuple[SmartwatsSensorEntityDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda stats: stats.failed,
         restore_fn=_restore_count("failed"),
+        counter="failed",
     ),
     SmartwatsSensorEntityDescription(
         key="messages_received",
@@ -73,6 +77,7 @@ SENSORS: tuple[SmartwatsSensorEntityDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda stats: stats.received,
         restore_fn=_restore_count("received"),
+        counter="received",
     ),
     SmartwatsSensorEntityDescription(
         key="last_message",
@@ -104,7 +109,6 @@ class SmartwatsSensor(SmartwatsEntity, RestoreSensor):
         super().__init__(entry, description.key)
         self.entity_description = description
         self._stats = entry.runtime_data.stats
-        self._written: int | str | None = None
 
     @property
     def available(self) -> bool:
@@ -128,13 +132,13 @@ class SmartwatsSensor(SmartwatsEntity, RestoreSensor):
         await super().async_added_to_hass()
         if self.entity_description.restore_fn and (last := await self.async_get_last_sensor_data()):
             self.entity_description.restore_fn(self._stats, last.native_value)
-        self.async_on_remove(self._stats.async_add_listener(self._async_stats_changed))
+        self.async_on_remove(
+            self._stats.async_add_listener(
+                self._async_stats_changed, self.entity_description.counter
+            )
+        )
 
     @callback
     def _async_stats_changed(self) -> None:
-        """Write the state if it changed: every change of the counters reaches every sensor."""
-        value = self.native_value
-        if value == self._written and self.entity_description.key != "last_message":
-            return
-        self._written = value
+        """Write the state: a counter's when it changed, the last message's at every change."""
         self.async_write_ha_state()

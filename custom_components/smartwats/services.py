@@ -266,6 +266,8 @@ def _recipients(call: ServiceCall) -> _Recipients:
         entry = _service_entry(call)
         for value in raw_targets:
             recipients.add(entry, _normalize(entry, value))
+    if not entity_ids:
+        return recipients
     registry = er.async_get(call.hass)
     for entity_id in entity_ids:
         entity = registry.async_get(entity_id)

@@ -21,33 +21,44 @@ class MessageStats:
     failed: int = 0
     received: int = 0
     last_message: dict[str, Any] | None = None
-    _listeners: list[Callable[[], None]] = field(default_factory=list, repr=False)
+    # Listeners of every change (key None) and of one counter's changes ("sent", ...).
+    _listeners: dict[str | None, list[Callable[[], None]]] = field(default_factory=dict, repr=False)
 
     @callback
-    def async_add_listener(self, update: Callable[[], None]) -> CALLBACK_TYPE:
-        """Call ``update`` after every change; return the function that stops it."""
-        self._listeners.append(update)
-        return lambda: self._listeners.remove(update)
+    def async_add_listener(
+        self, update: Callable[[], None], counter: str | None = None
+    ) -> CALLBACK_TYPE:
+        """Call ``update`` after every change, or of ``counter`` only; return how to stop it.
+
+        ``counter`` is ``"sent"``, ``"failed"`` or ``"received"`` (a received message also
+        changes `last_message`).
+        """
+        listeners = self._listeners.setdefault(counter, [])
+        listeners.append(update)
+        return lambda: listeners.remove(update)
 
     @callback
     def async_count_sent(self) -> None:
         """Count a message the gateway accepted."""
         self.sent += 1
-        self._notify()
+        self._notify("sent")
 
     @callback
     def async_count_failed(self) -> None:
         """Count a message that could not be sent."""
         self.failed += 1
-        self._notify()
+        self._notify("failed")
 
     @callback
     def async_count_received(self, message: dict[str, Any]) -> None:
         """Count an inbound message and keep it as the last one (the bus event's fields)."""
         self.received += 1
         self.last_message = message
-        self._notify()
+        self._notify("received")
 
-    def _notify(self) -> None:
-        for update in list(self._listeners):
-            update()
+    def _notify(self, counter: str) -> None:
+        listeners = self._listeners
+        for key in (counter, None):
+            if updates := listeners.get(key):
+                for update in list(updates):
+                    update()

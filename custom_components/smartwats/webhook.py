@@ -20,6 +20,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 from contextlib import suppress
 import dataclasses
+from dataclasses import dataclass
 from http import HTTPStatus
 import logging
 from typing import TYPE_CHECKING
@@ -127,14 +128,43 @@ class SmartwatsWebhook:
         self._retry: CALLBACK_TYPE | None = None
         self._failing = False
         self._unsubscribe: list[Callable[[], None]] = []
+        # Per entry, not per post: the message signal, the fields of every event, the instance
+        # id as compared, and what the options say (read again whenever they are replaced).
+        self._signal_message = signal_message_received(entry)
+        self._common: dict[str, object] = {
+            "config_entry_id": entry.entry_id,
+            "instance_id": self.instance_id,
+        }
+        self._instance_key = self.instance_id.upper()
+        self._settings_of: tuple[object, object] | None = None
+        self._settings = _ParseSettings(
+            allowed_events=(), include_own_messages=False, own_number=None, upsert_subscribed=True
+        )
 
     @property
     def allowed_events(self) -> tuple[str, ...]:
         """Return the events the entry asks the gateway to post."""
-        events = self.entry.options.get(CONF_ALLOWED_EVENTS) or DEFAULT_ALLOWED_EVENTS
-        if isinstance(events, str):
-            events = events.split(",")
-        return tuple(event.strip() for event in events if event.strip())
+        return self._parse_settings().allowed_events
+
+    def _parse_settings(self) -> _ParseSettings:
+        """Return what the entry's options and data say about posts, read once per change."""
+        entry = self.entry
+        options, data = entry.options, entry.data
+        if self._settings_of is None or (
+            self._settings_of[0] is not options or self._settings_of[1] is not data
+        ):
+            events = options.get(CONF_ALLOWED_EVENTS) or DEFAULT_ALLOWED_EVENTS
+            if isinstance(events, str):
+                events = events.split(",")
+            allowed = tuple(event.strip() for event in events if event.strip())
+            self._settings = _ParseSettings(
+                allowed_events=allowed,
+                include_own_messages=bool(options.get(CONF_INCLUDE_OWN_MESSAGES, False)),
+                own_number=data.get(CONF_PHONE) or None,
+                upsert_subscribed=_subscribed(allowed, EVENT_MESSAGES_UPSERT),
+            )
+            self._settings_of = (options, data)
+        return self._settings
 
     async def async_start(self) -> None:
         """Register the webhook, give its URL to the gateway and follow what may change it."""
@@ -326,14 +356,14 @@ class SmartwatsWebhook:
     @callback
     def _async_process(self, payload: Mapping[str, object]) -> None:
         """Report what one post holds as events."""
-        options = self.entry.options
+        settings = self._parse_settings()
         parsed = parse_webhook(
             payload,
-            include_own_messages=bool(options.get(CONF_INCLUDE_OWN_MESSAGES, False)),
-            own_number=self.entry.data.get(CONF_PHONE) or None,
-            upsert_subscribed=_subscribed(self.allowed_events, EVENT_MESSAGES_UPSERT),
+            include_own_messages=settings.include_own_messages,
+            own_number=settings.own_number,
+            upsert_subscribed=settings.upsert_subscribed,
         )
-        if parsed.instance_id is None or parsed.instance_id.upper() != self.instance_id.upper():
+        if parsed.instance_id is None or parsed.instance_id.upper() != self._instance_key:
             LOGGER.debug(
                 "Ignored a webhook post to %s for another instance (%s)",
                 self.entry.title,
@@ -347,14 +377,14 @@ class SmartwatsWebhook:
     @callback
     def _async_fire(self, parsed: ParsedWebhook) -> None:
         """Fire the bus events, count the messages and tell the event entities."""
-        common = {"config_entry_id": self.entry.entry_id, "instance_id": self.instance_id}
+        common = self._common
         bus = self.hass.bus
         for message in parsed.messages:
             if self.recent_ids.seen(message.message_id):
                 continue
             if message.timestamp is None:
                 message = dataclasses.replace(message, timestamp=dt_util.utcnow().isoformat())  # noqa: PLW2901
-            self._async_report(message, common | message.event_data())
+            self._async_report(message, message.event_data(common))
         for status in parsed.statuses:
             bus.async_fire(EVENT_MESSAGE_STATUS, common | status.event_data())
         for event in parsed.events:
@@ -365,7 +395,17 @@ class SmartwatsWebhook:
         self.hass.bus.async_fire(EVENT_MESSAGE_RECEIVED, data)
         if not message.from_me:
             self.entry.runtime_data.stats.async_count_received(dict(data))
-        async_dispatcher_send(self.hass, signal_message_received(self.entry), message, data)
+        async_dispatcher_send(self.hass, self._signal_message, message, data)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _ParseSettings:
+    """What the entry's options and data say about the posts (see `parse_webhook`)."""
+
+    allowed_events: tuple[str, ...]
+    include_own_messages: bool
+    own_number: str | None
+    upsert_subscribed: bool
 
 
 def _subscribed(allowed_events: tuple[str, ...], event: str) -> bool:

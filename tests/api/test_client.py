@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from typing import Any
 
@@ -450,6 +451,30 @@ async def test_error_text_in_other_fields(
 
 
 # -- HTTP status, content and transport failures ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"status": "success", "message": {"key": {"id": "3EB0A1"}}}',
+        # Beyond strict JSON (orjson refuses these), as Python's json module reads them.
+        b'\xef\xbb\xbf{"status": "success", "message": {"key": {"id": "3EB0A1"}}}',
+        b'{"status": "success", "message": {"key": {"id": "3EB0A1"}}, "rate": NaN}',
+        b'{"status": "success", "message": {"key": {"id": "3EB0A1"}}, "n": 123456789012345678901}',
+        '{"status": "success", "message": {"key": {"id": "3EB0A1"}}}'.encode("utf-16"),
+    ],
+)
+async def test_answers_decoded_as_json_module_does(
+    make_client: ClientFactory, gateway: ScriptedGateway, body: bytes
+) -> None:
+    """Every answer Python's json module reads is read, whichever decoder reads it."""
+    gateway.reply("send", Reply(body, content_type="application/json"))
+    gateway.reply("send", Reply(body, content_type="application/json"))
+    client = make_client()
+    for _ in range(2):  # the second request reuses what the first made (URL, timeout)
+        result = await client.send_text("966501234567", "Hello")
+        assert result.message_id == "3EB0A1"
+    assert result.raw.keys() == json.loads(body).keys()
 
 
 @pytest.mark.parametrize(

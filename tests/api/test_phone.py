@@ -89,3 +89,24 @@ def test_jid_helpers() -> None:
     for bad in ("966501234567@s.whatsapp.net", "966501234567", "family", "", 12):
         with pytest.raises(InvalidPhoneNumberError, match="Invalid group id"):
             to_group_jid(bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("966501234567", "966501234567"),
+        ("٩٦٦٥٠١٢٣٤٥٦٧", "966501234567"),
+        ("۹۶۶۵۰۱۲۳۴۵۶۷", "966501234567"),
+        ("0501234567", "966501234567"),
+    ],
+)
+def test_normalize_phone_digits_only(value: str, expected: str) -> None:
+    """Digits alone, ASCII (already normalized) or of another script, or with a trunk zero."""
+    assert normalize_phone(value, "966") == expected
+
+
+@pytest.mark.parametrize("value", ["²966501234567", "0" * 8, "1" * 16, "123456"])
+def test_normalize_phone_digits_only_rejects(value: str) -> None:
+    """Digit strings that are no number are refused as before (not taken as already normal)."""
+    with pytest.raises(InvalidPhoneNumberError):
+        normalize_phone(value)

@@ -11,6 +11,7 @@ import math
 from typing import Any, Final
 
 import aiohttp
+import orjson
 from yarl import URL
 
 from .exceptions import (
@@ -100,6 +101,8 @@ class SmartwatsClient:
         self._access_token = access_token.strip()
         self.instance_id = instance_id
         self._base_url = _parse_base_url(base_url)
+        # The URL of each endpoint called, made once.
+        self._urls: dict[str, URL] = {}
         self._request_timeout = request_timeout
         self._qr_timeout = qr_timeout
         self._retry_attempts = retry_attempts
@@ -414,16 +417,16 @@ class SmartwatsClient:
         host = self._base_url.host
         failure: SmartwatsError
         try:
+            if (url := self._urls.get(endpoint)) is None:
+                url = self._urls[endpoint] = self._base_url.joinpath(endpoint)
             async with self._session.request(
                 method,
-                self._base_url.joinpath(endpoint),
+                url,
                 params=params,
                 data=form,
                 json=json_body,
                 headers=_HEADERS,
-                # The connection must be made in half the time: a timeout of the whole request
-                # therefore always means that the request may have been sent.
-                timeout=aiohttp.ClientTimeout(total=time_limit, connect=time_limit / 2),
+                timeout=_timeout(time_limit),
                 allow_redirects=False,
             ) as response:
                 status = response.status
@@ -459,7 +462,7 @@ class SmartwatsClient:
                 f"The gateway redirected {endpoint} (HTTP {status}): check the API base URL"
             )
         try:
-            payload = json.loads(body)
+            payload = _json_loads(body)
         except ValueError:
             payload = None
             decoded = False
@@ -486,6 +489,28 @@ class SmartwatsClient:
         if len(self._access_token) < _MIN_REDACTED_LENGTH:
             return text
         return text.replace(self._access_token, _REDACTED)
+
+
+@functools.lru_cache(maxsize=8)
+def _timeout(time_limit: float) -> aiohttp.ClientTimeout:
+    """Return the timeout of a request (immutable, so made once per limit).
+
+    The connection must be made in half the time: a timeout of the whole request therefore
+    always means that the request may have been sent.
+    """
+    return aiohttp.ClientTimeout(total=time_limit, connect=time_limit / 2)
+
+
+def _json_loads(body: bytes) -> Any:  # noqa: ANN401 - any JSON value
+    """Decode JSON as `json.loads` does, with orjson (faster) for what it reads the same way.
+
+    orjson refuses what is not strict UTF-8 JSON (another encoding, a BOM, NaN, lone
+    surrogates, integers beyond 64 bits), which `json.loads` then decides on.
+    """
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
 
 
 def _parse_base_url(base_url: str) -> URL:

@@ -35,6 +35,13 @@ def normalize_phone(value: str, default_country_code: str | None = None) -> str:
     """
     if not isinstance(value, str):
         raise InvalidPhoneNumberError(f"Invalid phone number {value!r}: not a string")
+    if (
+        value.isdigit()
+        and value.isascii()
+        and value[0] != "0"
+        and MIN_DIGITS <= len(value) <= MAX_DIGITS
+    ):
+        return value  # already international digits (a known target): nothing to change
     text = value.strip()
     if not text:
         raise InvalidPhoneNumberError(f"Invalid phone number {value!r}: empty")
@@ -117,6 +124,8 @@ def _normalize_number(value: str, text: str, default_country_code: str | None) -
 
 def _ascii_digits(text: str) -> str:
     """Write decimal digits of any script (Arabic-Indic ``٩٦٦``...) as ASCII digits."""
+    if text.isascii():
+        return text
     return "".join(
         str(unicodedata.decimal(char)) if not char.isascii() and char.isdecimal() else char
         for char in text
