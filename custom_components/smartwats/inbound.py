@@ -510,22 +510,18 @@ def _contact_content(body: Mapping[str, object]) -> _Content:
     )
 
 
-def _buttons_reply(body: Mapping[str, object]) -> _Content:
-    return _Content(
-        "button_reply",
-        text=_str(body.get("selectedDisplayText")),
-        button_id=_str(body.get("selectedButtonId")),
-        quoted_message_id=_context_id(body),
-    )
+def _button_reply(id_key: str) -> Callable[[Mapping[str, object]], _Content]:
+    """Return the reader of a button reply whose pressed button's id is under ``id_key``."""
 
+    def read(body: Mapping[str, object]) -> _Content:
+        return _Content(
+            "button_reply",
+            text=_str(body.get("selectedDisplayText")),
+            button_id=_str(body.get(id_key)),
+            quoted_message_id=_context_id(body),
+        )
 
-def _template_reply(body: Mapping[str, object]) -> _Content:
-    return _Content(
-        "button_reply",
-        text=_str(body.get("selectedDisplayText")),
-        button_id=_str(body.get("selectedId")),
-        quoted_message_id=_context_id(body),
-    )
+    return read
 
 
 def _native_flow_reply(body: Mapping[str, object]) -> _Content:
@@ -572,8 +568,8 @@ _READERS: Final[tuple[tuple[str, _Reader], ...]] = (
     ("liveLocationMessage", _location_content),
     ("contactMessage", _contact_content),
     ("contactsArrayMessage", _contact_content),
-    ("buttonsResponseMessage", _buttons_reply),
-    ("templateButtonReplyMessage", _template_reply),
+    ("buttonsResponseMessage", _button_reply("selectedButtonId")),
+    ("templateButtonReplyMessage", _button_reply("selectedId")),
     ("interactiveResponseMessage", _native_flow_reply),
     ("listResponseMessage", _list_reply),
     ("reactionMessage", _reaction),
