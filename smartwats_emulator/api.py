@@ -125,7 +125,7 @@ class GatewayApi:
         self.log.append(record)
         fault = self.state.take_fault(record.instance_id, endpoint)
         if fault is not None:
-            early = await self._apply_fault(fault, request, endpoint)
+            early = await self._apply_fault(fault, request, endpoint, params)
             if early is not None:
                 return early
         try:
@@ -140,7 +140,7 @@ class GatewayApi:
         return response
 
     async def _apply_fault(
-        self, fault: Fault, request: web.Request, endpoint: str
+        self, fault: Fault, request: web.Request, endpoint: str, params: RequestParams
     ) -> web.StreamResponse | None:
         """Apply a fault before the endpoint runs; return the answer that replaces it, if any."""
         pages = {"http_500": (500, _PHP_FATAL), "html": (502, _PROXY_502)}
@@ -157,6 +157,8 @@ class GatewayApi:
             response = web.Response(text=text, status=status, content_type="text/html")
         elif fault.kind in errors:
             response = error_response(errors[fault.kind])
+        elif fault.kind == "stale_session":
+            response = error_response(self._stale_session_error(params))
         elif fault.kind == "reset":
             # Drop the connection: the client sees a disconnect and no answer at all.
             if request.transport is not None:
@@ -197,6 +199,18 @@ class GatewayApi:
         if instance.state is not InstanceState.LINKED:
             raise GatewayError(msg.RELOGIN_REQUIRED if instance.ever_linked else msg.NOT_ACTIVATED)
         return instance
+
+    def _stale_session_error(self, params: RequestParams) -> str:
+        """Return the answer of a session endpoint while the session is dead.
+
+        The token, instance and link checks still come first, as on the gateway: only a request
+        that would otherwise have been served learns that the account must log in again.
+        """
+        try:
+            self._linked(params)
+        except GatewayError as err:
+            return str(err)
+        return msg.RELOGIN_REQUIRED
 
     @staticmethod
     def _recipient(params: RequestParams, name: str = "number") -> str:

@@ -169,7 +169,10 @@ class Emulator:
         self.state.link(instance_id, phone)
 
     def logout_from_phone(self, instance_id: str) -> None:
-        """Unlink as when the phone removes the linked device: calls then say "relogin required"."""
+        """Unlink as when the phone removes the linked device: calls then say "relogin required".
+
+        Like the API's logout, it ends a `stale_session` fault: the next QR links afresh.
+        """
         self.state.unlink(instance_id)
 
     def revoke_token(self, token: str) -> None:
@@ -226,7 +229,8 @@ class Emulator:
 
         It is posted as `messages.upsert` (type "notify") and then as `received_message`, each only
         if `allowed_events` lets it through. Returns the WAMessage. See inbound.build_inbound for
-        the kinds, their fields and the options (group, lid, wrap, timestamp_style, …).
+        the kinds, their fields and the options (group, lid, wrap, timestamp_style, …). A
+        `stale_session` fault does not stop it, although the real gateway would receive nothing.
         """
         instance = self.state.instance(instance_id)
         if instance.state is not InstanceState.LINKED:

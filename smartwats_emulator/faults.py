@@ -1,4 +1,14 @@
-"""Faults that tests switch on per instance to see how a client copes with a misbehaving gateway."""
+"""Faults that tests switch on per instance to see how a client copes with a misbehaving gateway.
+
+`stale_session` is the gateway's own inconsistency: its database still marks the instance as
+linked while the WhatsApp session behind it is dead. The endpoints that need the session (every
+`send*`, `set_webhook`, `get_groups`, `check_phone`, `check_phones_batch`) answer "This WhatsApp
+account relogin required", yet `get_qrcode` / `get_paircode` still answer "already linked", as the
+database has it. Logging out (the API's `logout`, or the phone removing the device) ends the dead
+session: the fault is cleared and the instance is logged out, so the next `get_qrcode` shows a QR.
+Injected inbound messages are still delivered meanwhile, although the real gateway would receive
+nothing: that keeps the emulator simple.
+"""
 
 from __future__ import annotations
 
@@ -16,11 +26,19 @@ type FaultKind = Literal[
     "timeout_after_send",  # act on a send, then stall `delay` seconds (send endpoints only)
     "outage",  # "Cannot connect to WhatsApp server…" (temporary gateway-side outage)
     "qr_not_ready",  # get_qrcode / get_paircode answer "not ready yet" (those endpoints only)
+    "stale_session",  # linked, but the session is dead: "relogin required" (see above)
 ]
 FAULT_KINDS: frozenset[str] = frozenset(get_args(FaultKind.__value__))
 _SEND_ONLY = frozenset({"quota", "timeout_after_send"})
 _QR_ONLY = frozenset({"qr_not_ready"})
 _QR_ENDPOINTS = frozenset({"get_qrcode", "get_paircode"})
+# The endpoints that need a live session; the QR endpoints only read the database's "linked".
+_SESSION_ENDPOINTS = SEND_ENDPOINTS | {
+    "set_webhook",
+    "get_groups",
+    "check_phone",
+    "check_phones_batch",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +64,8 @@ class Fault:
             return endpoint in SEND_ENDPOINTS
         if self.kind in _QR_ONLY:
             return endpoint in _QR_ENDPOINTS
+        if self.kind == "stale_session":
+            return endpoint in _SESSION_ENDPOINTS
         return True
 
 

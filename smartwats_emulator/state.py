@@ -398,11 +398,17 @@ class GatewayState:
         instance.pair_phone = None
 
     def unlink(self, instance_id: str) -> None:
-        """Drop the session (the phone removed the device, or the API's logout)."""
+        """Drop the session (the phone removed the device, or the API's logout).
+
+        A `stale_session` fault ends with it; other faults stay.
+        """
         instance = self.instance(instance_id)
         if instance.state is not InstanceState.LINKED:
             raise EmulatorError(f"instance {instance_id} is not linked")
         instance.state = InstanceState.LOGGED_OUT
+        # Logging out ends a dead session too: the next QR links afresh.
+        if instance.fault is not None and instance.fault.fault.kind == "stale_session":
+            instance.fault = None
 
     # -- faults and phone numbers -----------------------------------------------------------
 

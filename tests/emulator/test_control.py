@@ -126,6 +126,30 @@ async def test_messages_faults_and_logs(gateway: Gateway, receiver: WebhookRecei
     }
 
 
+async def test_stale_session_over_http(gateway: Gateway) -> None:
+    """The phone page's stale-session switch over HTTP; logging out from the phone ends it."""
+    emu, session, iid = gateway.emu, gateway.session, gateway.instance_id
+    relogin = "This WhatsApp account relogin required"
+    stale = await control(emu, session, "POST", f"instances/{iid}/fault", {"kind": "stale_session"})
+    assert (stale["state"], stale["fault"]) == (
+        "linked",
+        {"kind": "stale_session", "remaining": None, "delay": 0.0},
+    )
+    assert (await gateway.call("send", json_body={"number": "966501234567", "message": "x"})).body[
+        "message"
+    ] == relogin
+    cleared = await control(emu, session, "DELETE", f"instances/{iid}/fault")
+    assert cleared["fault"] is None
+    assert (await gateway.call("get_groups", method="GET")).body["status"] == "success"
+
+    await control(emu, session, "POST", f"instances/{iid}/fault", {"kind": "stale_session"})
+    out = await control(emu, session, "POST", f"instances/{iid}/logout_from_phone")
+    assert (out["state"], out["fault"]) == ("logged_out", None)
+    assert (await gateway.call("get_qrcode", method="GET")).body["base64"].startswith("data:")
+    linked = await control(emu, session, "POST", f"instances/{iid}/link", {})
+    assert (linked["state"], linked["fault"]) == ("linked", None)
+
+
 async def test_phone_page(emulator: Emulator, session: aiohttp.ClientSession) -> None:
     """The page is self-contained HTML: no external URLs."""
     async with session.get(emulator.url) as response:
@@ -133,6 +157,10 @@ async def test_phone_page(emulator: Emulator, session: aiohttp.ClientSession) ->
         assert response.content_type == "text/html"
         html = await response.text()
     assert "<script>" in html
+    # The stale-session switch: shown on linked instances, through the fault endpoints.
+    assert 'kind: "stale_session"' in html
+    assert "Make session stale" in html
+    assert "Clear stale session" in html
     assert "http://" not in html
     assert "https://" not in html.replace("https://example.com", "")
 

@@ -1,17 +1,19 @@
-"""Fault injection: latency, error pages, resets, quota, outage, and acting before timing out."""
+"""Fault injection: latency, error pages, resets, quota, outage, late answers, stale sessions."""
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import aiohttp
 import pytest
 
-from smartwats_emulator import Emulator, Fault
-from tests.emulator.conftest import Gateway, WebhookReceiver
+from smartwats_emulator import Emulator, Fault, InstanceState
+from tests.emulator.conftest import Answer, Gateway, WebhookReceiver
 
 NUMBER = "966501234567"
 TEXT = {"number": NUMBER, "type": "text", "message": "Hi"}
+RELOGIN = {"status": "error", "message": "This WhatsApp account relogin required"}
 
 
 async def test_latency(gateway: Gateway) -> None:
@@ -124,3 +126,122 @@ def test_fault_validation() -> None:
         Fault("latency", count=0)
     with pytest.raises(ValueError, match="delay"):
         Fault("latency", delay=-1)
+
+
+# -- stale_session ---------------------------------------------------------------------------
+
+
+async def call_session_endpoints(gateway: Gateway) -> dict[str, Answer]:
+    """Call, with valid requests, every endpoint that needs the WhatsApp session."""
+    group_id = gateway.emu.instance(gateway.instance_id).groups[0].id
+    media = "https://example.com/a.jpg"
+    card = {"title": "T", "body": "B", "buttons": [{"quickReplyButton": {"displayText": "Go"}}]}
+    bodies: dict[str, Any] = {
+        "send": TEXT,
+        "send_group": {"group_id": group_id, "type": "text", "message": "Hi all"},
+        "send_location": {"number": NUMBER, "latitude": 24.7, "longitude": 46.6},
+        "send_contact": {"number": NUMBER, "contact_name": "Jo", "contact_phone": "966509999999"},
+        "send_audio": {"number": NUMBER, "audio_url": "https://example.com/v.ogg"},
+        "send_album": {"number": NUMBER, "album": [{"type": "image", "url": media}]},
+        "send_carousel": {"number": NUMBER, "text": "Pick", "cards": [card]},
+        "check_phones_batch": {"phones": [NUMBER]},
+    }
+    answers = {
+        endpoint: await gateway.call(endpoint, json_body=body) for endpoint, body in bodies.items()
+    }
+    answers["set_webhook"] = await gateway.call(
+        "set_webhook", form={"webhook_url": "https://example.com/hook", "enable": "true"}
+    )
+    answers["get_groups"] = await gateway.call("get_groups", method="GET")
+    answers["check_phone"] = await gateway.call("check_phone", query={"phone": NUMBER})
+    return answers
+
+
+async def test_stale_session_answers(gateway: Gateway) -> None:
+    """A dead session: every call needing it says relogin required, the QR calls say linked."""
+    gateway.emu.set_fault(gateway.instance_id, Fault("stale_session"))
+    answers = await call_session_endpoints(gateway)
+    assert len(answers) == 11
+    for endpoint, answer in answers.items():
+        assert (answer.status, answer.content_type, answer.body) == (200, "text/html", RELOGIN), (
+            endpoint
+        )
+    assert (await gateway.call("get_qrcode", method="GET")).body == {
+        "status": "error",
+        "message": "Instance ID has been used",
+    }
+    assert (await gateway.call("get_paircode", form={"phone": NUMBER})).body == {
+        "status": "error",
+        "message": "It seems that you have logged in successfully",
+    }
+    # Nothing was acted on, and the gateway still holds the instance as linked, fault and all.
+    instance = gateway.emu.instance(gateway.instance_id)
+    assert gateway.emu.sent(gateway.instance_id) == []
+    assert instance.webhook_url == ""
+    assert instance.state is InstanceState.LINKED
+    assert instance.fault is not None
+    assert instance.fault.remaining is None
+    assert gateway.emu.qr_payload(gateway.instance_id) is None
+
+
+async def test_stale_session_after_the_gateways_checks(
+    emulator: Emulator, gateway: Gateway
+) -> None:
+    """The token, instance and link checks still answer first."""
+    gateway.emu.set_fault(gateway.instance_id, Fault("stale_session"))
+    answer = await gateway.call("send", creds=False, query={"instance_id": gateway.instance_id})
+    assert answer.message == "Access token is required"
+    unlinked = emulator.add_instance(gateway.token)
+    emulator.set_fault(unlinked, Fault("stale_session"))
+    gateway.instance_id = unlinked
+    answer = await gateway.call("send", json_body=TEXT)
+    assert answer.message == "This instance ID has not been activated yet"
+    assert (await gateway.call("get_qrcode", method="GET")).body["status"] == "success"
+
+
+@pytest.mark.parametrize("how", ["api", "phone"])
+async def test_logout_ends_a_stale_session(gateway: Gateway, how: str) -> None:
+    """Logging out clears the dead session: a fresh QR follows, and scanning it links again."""
+    emu, iid = gateway.emu, gateway.instance_id
+    emu.set_fault(iid, Fault("stale_session"))
+    if how == "api":
+        answer = await gateway.call("logout")
+        assert answer.body == {"status": "success", "message": "Success"}
+    else:
+        emu.logout_from_phone(iid)
+    assert emu.instance_state(iid) is InstanceState.LOGGED_OUT
+    assert emu.instance(iid).fault is None
+    assert (await gateway.call("send", json_body=TEXT)).body == RELOGIN  # as after any logout
+    qr = await gateway.call("get_qrcode", method="GET")
+    assert qr.body["base64"].startswith("data:image/png;base64,")
+    assert emu.qr_data_uri(iid) == qr.body["base64"]
+    emu.link(iid)
+    assert (await gateway.call("send", json_body=TEXT)).body["status"] == "success"
+    assert (await gateway.call("get_qrcode", method="GET")).message == "Instance ID has been used"
+
+
+async def test_logout_keeps_other_faults(gateway: Gateway) -> None:
+    """Only a stale session ends with the session: a gateway-side fault stays."""
+    gateway.emu.set_fault(gateway.instance_id, Fault("quota"))
+    assert (await gateway.call("logout")).body["status"] == "success"
+    fault = gateway.emu.instance(gateway.instance_id).fault
+    assert fault is not None
+    assert fault.fault.kind == "quota"
+
+
+async def test_clearing_stale_session_restores_calls(gateway: Gateway) -> None:
+    """Cleared, or used up when counted, the fault gives way to normal answers."""
+    gateway.emu.set_fault(gateway.instance_id, Fault("stale_session"))
+    assert (await gateway.call("send", json_body=TEXT)).body == RELOGIN
+    gateway.emu.set_fault(gateway.instance_id, None)
+    for endpoint, answer in (await call_session_endpoints(gateway)).items():
+        assert answer.body["status"] == "success", (endpoint, answer.body)
+    assert len(gateway.emu.sent(gateway.instance_id)) == 7
+
+    # Counted: get_qrcode needs no session, so it does not use the fault up.
+    gateway.emu.set_fault(gateway.instance_id, Fault("stale_session", count=2))
+    await gateway.call("get_qrcode", method="GET")
+    assert (await gateway.call("get_groups", method="GET")).body == RELOGIN
+    assert (await gateway.call("send", json_body=TEXT)).body == RELOGIN
+    assert (await gateway.call("send", json_body=TEXT)).body["status"] == "success"
+    assert gateway.emu.instance(gateway.instance_id).fault is None
