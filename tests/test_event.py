@@ -284,7 +284,7 @@ def no_url() -> Generator[None]:
     def reachable(hass: HomeAssistant, _gateway: str, *, allow_cloud: bool) -> str | None:
         return async_reachable_base_url(hass, "https://app.smartwats.com/api/", allow_cloud=False)
 
-    with patch("custom_components.smartwats.webhook.async_reachable_base_url", reachable):
+    with patch("custom_components.smartwats.webhook_url.async_reachable_base_url", reachable):
         yield
 
 

@@ -167,7 +167,7 @@ async def test_remove_entry_without_url(
     """Without a Home Assistant URL the webhook is still turned off (with a placeholder URL)."""
     emulator.set_webhook(instance_id, "https://ha.example.com/api/webhook/x", enabled=True)
     with patch(
-        "custom_components.smartwats.webhook.async_generate_url",
+        "custom_components.smartwats.webhook_url.async_generate_url",
         side_effect=NoURLAvailableError,
     ):
         assert await hass.config_entries.async_remove(init_integration.entry_id)

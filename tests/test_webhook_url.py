@@ -28,7 +28,7 @@ from custom_components.smartwats.const import (
     WEBHOOK_RETRY_INTERVAL,
 )
 from custom_components.smartwats.urls import async_reachable_base_url
-from custom_components.smartwats.webhook import webhook_issue_id
+from custom_components.smartwats.webhook_url import webhook_issue_id
 from smartwats_emulator import Emulator, Fault
 
 from .conftest import WEBHOOK_ID
@@ -59,7 +59,7 @@ def public_gateway() -> Generator[None]:
     def reachable(hass: HomeAssistant, _gateway: str, *, allow_cloud: bool) -> str | None:
         return async_reachable_base_url(hass, PUBLIC_GATEWAY, allow_cloud=allow_cloud)
 
-    with patch("custom_components.smartwats.webhook.async_reachable_base_url", reachable):
+    with patch("custom_components.smartwats.webhook_url.async_reachable_base_url", reachable):
         yield
 
 

@@ -27,7 +27,13 @@ from .gateway import async_create_client
 from .media import async_setup_media
 from .sender import SmartwatsSender
 from .services import async_setup_services
-from .webhook import async_remove_webhook, async_setup_webhook
+from .webhook import (
+    PostProcessor,
+    async_register_webhook,
+    async_setup_webhooks,
+    async_unregister_webhook,
+)
+from .webhook_url import async_remove_webhook_url, async_setup_webhook_url
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -41,9 +47,14 @@ PLATFORMS: list[Platform] = [
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Set up the SmartWats integration (configured from the UI only) and its actions."""
+    """Set up the SmartWats integration (configured from the UI only) and its actions.
+
+    Every entry's webhook gets its handler here, so that posts are kept while an entry is not
+    loaded yet (see webhook.py).
+    """
     async_setup_services(hass)
     async_setup_media(hass)
+    async_setup_webhooks(hass)
     return True
 
 
@@ -55,6 +66,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartwatsConfigEntry) ->
     starts re-authentication), `ConfigEntryError` for an invalidated instance, and the first
     refresh turns a temporary failure into `ConfigEntryNotReady`.
     """
+    # Posts that arrive from now until the entry is loaded wait in its inbox (an entry created
+    # after start-up is registered here).
+    inbox = async_register_webhook(hass, entry)
     client = async_create_client(hass, entry.data, entry.options)
     coordinator = SmartwatsLinkCoordinator(hass, entry, client)
     await coordinator.async_config_entry_first_refresh()
@@ -65,10 +79,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartwatsConfigEntry) ->
     dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id, **instance_device_info(entry)
     )
-    # Registered before the platforms, unregistered when the entry unloads.
-    await async_setup_webhook(hass, entry)
+    entry.runtime_data.webhook = await async_setup_webhook_url(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(_async_reload_on_recipient_change(hass, entry))
+    # Last, once the counters are restored and the event entities listen: the posts that
+    # waited, then the new ones.
+    entry.async_on_unload(inbox.async_attach(PostProcessor(hass, entry, inbox)))
     return True
 
 
@@ -110,4 +126,5 @@ async def async_unload_entry(hass: HomeAssistant, entry: SmartwatsConfigEntry) -
 async def async_remove_entry(hass: HomeAssistant, entry: SmartwatsConfigEntry) -> None:
     """Delete the cloudhook and turn the gateway's webhook off (best effort, never fails)."""
     ir.async_delete_issue(hass, DOMAIN, relogin_issue_id(entry))
-    await async_remove_webhook(hass, entry)
+    async_unregister_webhook(hass, entry)
+    await async_remove_webhook_url(hass, entry)

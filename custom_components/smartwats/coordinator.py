@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
 from homeassistant.helpers import issue_registry as ir
@@ -36,7 +36,7 @@ from .stats import MessageStats
 
 if TYPE_CHECKING:
     from .sender import SmartwatsSender
-    from .webhook import SmartwatsWebhook
+    from .webhook_url import WebhookRegistration
 
 _NEVER = datetime.min.replace(tzinfo=UTC)
 
@@ -53,8 +53,8 @@ class SmartwatsData:
     # The paced send queue of the instance (see sender.py).
     sender: SmartwatsSender
     stats: MessageStats = field(default_factory=MessageStats)
-    # The webhook the gateway posts to (set up right after this data; see webhook.py).
-    webhook: SmartwatsWebhook | None = None
+    # Where the gateway posts (set up right after this data; see webhook_url.py).
+    webhook: WebhookRegistration | None = None
 
 
 type SmartwatsConfigEntry = ConfigEntry[SmartwatsData]
@@ -96,6 +96,13 @@ class SmartwatsLinkCoordinator(DataUpdateCoordinator[LinkState]):
             always_update=False,
         )
         self.client = client
+        # Whether the session is suspected dead: a call answered "relogin required" and nothing
+        # has proved it alive since. The gateway's database may still call such a session linked,
+        # so a "linked" probe is then confirmed with a call that needs the live session. A relogin
+        # issue left from before a reload or restart is the same suspicion.
+        self._suspect_dead = (
+            ir.async_get(hass).async_get_issue(DOMAIN, relogin_issue_id(entry)) is not None
+        )
         self._probed_at = _NEVER
         self._qr_watched_until = _NEVER
         self._qr_lock = asyncio.Lock()
@@ -103,7 +110,7 @@ class SmartwatsLinkCoordinator(DataUpdateCoordinator[LinkState]):
     async def _async_update_data(self) -> LinkState:
         """Probe the link state."""
         try:
-            state = await self.client.get_link_state()
+            state = await self.client.get_link_state(verify=self._suspect_dead)
         except SmartwatsAuthError as err:
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key="invalid_auth"
@@ -115,24 +122,39 @@ class SmartwatsLinkCoordinator(DataUpdateCoordinator[LinkState]):
                 translation_placeholders={"error": err.message},
             ) from err
         except SmartwatsError as err:
+            # Unreachable at this moment, no more: look again soon rather than in 5 minutes.
+            self.update_interval = min(self._interval(self.data), UNLINKED_POLL_INTERVAL)
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="cannot_connect",
                 translation_placeholders={"error": err.message},
             ) from err
         self._probed_at = dt_util.utcnow()
+        if state.linked:
+            self._suspect_dead = False
         return self._async_apply(state)
 
     @callback
-    def async_set_linked(self) -> None:
-        """Record that the instance is linked (an inbound message arrived, for instance)."""
-        if self.data is not None and self.data.linked:
+    def async_set_linked(self, *, except_flow: str | None = None) -> None:
+        """Record evidence of a live session.
+
+        Evidence is a send, `set_webhook` or `get_groups` that succeeded, an inbound message, or
+        a completed QR / pair-code link. It also ends a failed probe's unavailability at once.
+        ``except_flow`` is a relink flow that reports its own success (not aborted as left
+        behind).
+        """
+        self._suspect_dead = False
+        if self.data is not None and self.data.linked and self.last_update_success:
             return
-        self.async_set_updated_data(self._async_apply(LinkState(LinkStatus.LINKED)))
+        self.async_set_updated_data(self._async_apply(LinkState(LinkStatus.LINKED), except_flow))
 
     @callback
     def async_set_logged_out(self) -> None:
-        """Record that the phone logged the session out (a call answered "relogin required")."""
+        """Record that the session is gone (a call answered "relogin required", or a logout).
+
+        Until evidence of a live session arrives, a probe's "linked" is confirmed first.
+        """
+        self._suspect_dead = True
         if self.data is not None and self.data.status is LinkStatus.LOGGED_OUT:
             return
         # No QR yet: the next probe (at the faster pace set now) brings one.
@@ -165,7 +187,7 @@ class SmartwatsLinkCoordinator(DataUpdateCoordinator[LinkState]):
             await self.async_refresh()
 
     @callback
-    def _async_apply(self, state: LinkState) -> LinkState:
+    def _async_apply(self, state: LinkState, except_flow: str | None = None) -> LinkState:
         """Act on a link state (log, repair issue, reauth, poll interval); return it to keep."""
         if not state.linked:
             # See the class docstring: not linked any more means logged out by the phone.
@@ -180,6 +202,11 @@ class SmartwatsLinkCoordinator(DataUpdateCoordinator[LinkState]):
             if previous is False or (previous is None and issue_open):
                 LOGGER.info("The WhatsApp session of %s is linked again", entry.title)
             ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            # A relink flow started when the session went has nothing left to do.
+            flows = self.hass.config_entries.flow
+            for flow in entry.async_get_active_flows(self.hass, {SOURCE_REAUTH}):
+                if flow["flow_id"] != except_flow:
+                    flows.async_abort(flow["flow_id"])
         else:
             if previous is not False:
                 if previous or not issue_open:
@@ -207,8 +234,8 @@ class SmartwatsLinkCoordinator(DataUpdateCoordinator[LinkState]):
         self.update_interval = self._interval(state)
         return state
 
-    def _interval(self, state: LinkState) -> timedelta:
-        if state.linked:
+    def _interval(self, state: LinkState | None) -> timedelta:
+        if state is not None and state.linked:
             return LINKED_POLL_INTERVAL
         if dt_util.utcnow() < self._qr_watched_until:
             return QR_WATCH_POLL_INTERVAL

@@ -18,7 +18,8 @@ from .const import CONF_INSTANCE_ID, CONF_TARGET, SUBENTRY_RECIPIENT
 from .coordinator import SmartwatsConfigEntry
 from .entity import instance_device_info, recipient_device_info
 from .inbound import MESSAGE_TYPES, InboundMessage
-from .webhook import signal_message_received, signal_webhook_state
+from .webhook import signal_message_received
+from .webhook_url import signal_webhook_state
 
 # Events are pushed by the webhook; nothing is polled or sent.
 PARALLEL_UPDATES = 0

@@ -12,14 +12,19 @@ Baileys pass-through events carry their payload in ``data.data``, the gateway's 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 import json
+import logging
 import math
 import re
 from types import MappingProxyType
-from typing import Final, Literal
+from typing import Any, Final, Literal
+
+import orjson
+
+_LOGGER = logging.getLogger(__name__)
 
 type MessageType = Literal[
     "text",
@@ -69,6 +74,13 @@ EVENT_RECEIVED_MESSAGE: Final = "received_message"
 # How many message ids an entry remembers to report a message once (it arrives as both
 # messages.upsert and received_message, usually within milliseconds of each other).
 RECENT_MESSAGE_IDS: Final = 1024
+# Items of one post beyond this are ignored: a 4 MiB post could otherwise hold ~46,000 messages.
+MAX_POST_ITEMS: Final = 1000
+# An item whose id or chat id is longer is ignored (real ones have well under 100 characters), and
+# so is a post whose event name is: ids are remembered, names are compared and reported.
+MAX_ID_LENGTH: Final = 256
+# Numbers read from text longer than this are refused (Python refuses int() of 4,300 digits).
+_MAX_NUMBER_TEXT: Final = 32
 
 # Chats that are not conversations: status updates and channels.
 _SKIPPED_CHAT_SUFFIXES: Final = ("@newsletter", "@broadcast")
@@ -123,9 +135,25 @@ _NOT_RECEIPT_KEYS: Final = frozenset(
 )
 
 _WHITESPACE = re.compile(r"\s+")
-# Event names seen, normalized (a few; bounded, as the names come from the network).
-_EVENT_NAMES: dict[str, str] = {}
-_MAX_EVENT_NAMES: Final = 64
+# Lone UTF-16 surrogates: a str holds a pair as one code point, so any of these is alone. Such a
+# string cannot be encoded, and one in Home Assistant's state breaks saving it for every entity.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_REPLACEMENT: Final = "\ufffd"
+# The names the gateway posts (normalized), computed once; any other name is normalized each
+# time, so that names coming from the network fill no cache.
+_KNOWN_EVENT_NAMES: Final[dict[str, str]] = {
+    name: name
+    for name in (
+        "received_message",
+        "messages.upsert",
+        "messages.update",
+        "contacts.upsert",
+        "contacts.update",
+        "groups.update",
+        "new_subscriber",
+        "capturer",
+    )
+} | {"new subscriber": "new_subscriber"}
 
 
 _NO_FIELDS: Final[Mapping[str, object]] = MappingProxyType({})
@@ -221,6 +249,23 @@ class GatewayEvent:
         return {"event": self.event, "data": self.data}
 
 
+type WebhookItem = InboundMessage | MessageStatus | GatewayEvent
+
+
+@dataclass(slots=True, kw_only=True)
+class WebhookPost:
+    """One webhook body, read lazily: the envelope at once, its items one at a time.
+
+    ``items`` parses each item only when it is taken, so that the reader of a large post can
+    yield to the event loop between items. ``skipped`` counts items beyond `MAX_POST_ITEMS`.
+    """
+
+    instance_id: str | None
+    event: str | None
+    items: Iterator[WebhookItem]
+    skipped: int = 0
+
+
 @dataclass(slots=True, kw_only=True)
 class ParsedWebhook:
     """Everything one webhook body holds."""
@@ -272,15 +317,55 @@ def _dict(value: object) -> dict[str, object]:
     return {}
 
 
-def _str(value: object) -> str | None:
-    """Return a non-empty string (numbers as text), else None."""
+def clean_text(text: str) -> str:
+    """Return the text with each lone surrogate replaced by U+FFFD (valid Unicode)."""
+    if text.isascii():
+        return text
+    return _SURROGATE.sub(_REPLACEMENT, text)
+
+
+def clean_json(value: Any) -> Any:  # noqa: ANN401 - any JSON value
+    """Return a decoded JSON value with `clean_text` applied to every string, keys included."""
     if isinstance(value, str):
-        return value or None
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(key): clean_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [clean_json(item) for item in value]
+    return value
+
+
+def loads_lenient(text: str | bytes) -> Any:  # noqa: ANN401 - any JSON value
+    r"""Decode JSON, also when it holds an escaped lone surrogate (``"\ud83d"``).
+
+    JavaScript's ``JSON.stringify`` writes half an emoji that way; orjson refuses it, the
+    standard decoder reads it into a string that cannot be encoded, which `clean_json` mends.
+    Raises ValueError (or RecursionError) for anything that is not JSON.
+    """
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass
+    return clean_json(json.loads(text))
+
+
+def _str(value: object) -> str | None:
+    """Return a non-empty string (numbers as text) of valid Unicode, else None."""
+    if isinstance(value, str):
+        return clean_text(value) if value else None
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float) and math.isfinite(value):
+    if isinstance(value, int) and abs(value) < 10**_MAX_NUMBER_TEXT:
+        return str(value)
+    if isinstance(value, float) and math.isfinite(value):
         return str(value)
     return None
+
+
+def _number_text(value: str) -> str | None:
+    """Return the text of a number to convert, or None when it is too long to be one."""
+    text = value.strip()
+    return text if len(text) <= _MAX_NUMBER_TEXT else None
 
 
 def _int(value: object) -> int | None:
@@ -291,9 +376,9 @@ def _int(value: object) -> int | None:
         return value
     if isinstance(value, float) and math.isfinite(value):
         return int(value)
-    if isinstance(value, str):
+    if isinstance(value, str) and (text := _number_text(value)) is not None:
         try:
-            return int(float(value.strip()))
+            return int(float(text))
         except ValueError, OverflowError:
             return None
     return None
@@ -303,6 +388,10 @@ def _float(value: object) -> float | None:
     """Return a finite number given as a number or a numeric string, else None."""
     if isinstance(value, bool):
         return None
+    if isinstance(value, str):
+        if (text := _number_text(value)) is None:
+            return None
+        value = text
     if isinstance(value, int | float | str):
         try:
             number = float(value)
@@ -323,7 +412,7 @@ def _loads(value: object) -> object:
     """Return JSON text decoded (some gateways post the payload as a string), else the value."""
     if isinstance(value, str) and value[:1] in {"{", "["}:
         try:
-            return json.loads(value)
+            return loads_lenient(value)
         except ValueError, RecursionError:
             return value
     return value
@@ -371,12 +460,9 @@ def _digits(jid: str | None) -> str | None:
 
 def normalize_event_name(name: str) -> str:
     """Return an event's name as reported: trimmed, spaces as underscores (``new subscriber``)."""
-    if (known := _EVENT_NAMES.get(name)) is not None:
+    if (known := _KNOWN_EVENT_NAMES.get(name)) is not None:
         return known
-    normalized = _WHITESPACE.sub("_", name.strip()) or "unknown"
-    if len(_EVENT_NAMES) < _MAX_EVENT_NAMES:
-        _EVENT_NAMES[name] = normalized
-    return normalized
+    return _WHITESPACE.sub("_", name.strip()) or "unknown"
 
 
 # -- timestamps -----------------------------------------------------------------------------------
@@ -624,6 +710,8 @@ def _message(
     chat = _jid(key.get("remoteJid"))
     if message_id is None or chat is None or chat.endswith(_SKIPPED_CHAT_SUFFIXES):
         return None
+    if _too_long(message_id, chat):
+        return None
     from_me = _flag(key.get("fromMe"))
     if from_me and not options.include_own_messages:
         return None
@@ -664,40 +752,43 @@ def _message(
     )
 
 
+def _too_long(message_id: str, chat: str) -> bool:
+    """Tell (with a debug line) whether an item's id or chat id is too long to be real."""
+    if len(message_id) <= MAX_ID_LENGTH and len(chat) <= MAX_ID_LENGTH:
+        return False
+    _LOGGER.debug("Ignored a webhook item whose id or chat id is over %d characters", MAX_ID_LENGTH)
+    return True
+
+
 def _upsert_messages(payload: object) -> list[object]:
     """Return the WAMessages of a messages.upsert payload (a list or a single one accepted)."""
     payload = _loads(payload)
     if isinstance(payload, list):
-        return list(payload)
+        return payload
     body = _dict(payload)
     messages = body.get("messages")
     if isinstance(messages, list):
-        return list(messages)
+        return messages
     if isinstance(messages, dict) or "key" in body:
         return [messages if isinstance(messages, dict) else body]
     return []
 
 
-def _parse_upsert(payload: object, options: _Options) -> list[InboundMessage]:
-    result = []
-    for item in _upsert_messages(payload):
-        wamessage = _dict(item)
-        content = parse_content(_dict(wamessage.get("message")))
-        if content is None:
-            continue
-        message = _message(
-            _dict(wamessage.get("key")),
-            content,
-            push_name=wamessage.get("pushName"),
-            timestamp=wamessage.get("messageTimestamp"),
-            options=options,
-        )
-        if message is not None:
-            result.append(message)
-    return result
+def _upsert_message(item: object, options: _Options) -> InboundMessage | None:
+    wamessage = _dict(item)
+    content = parse_content(_dict(wamessage.get("message")))
+    if content is None:
+        return None
+    return _message(
+        _dict(wamessage.get("key")),
+        content,
+        push_name=wamessage.get("pushName"),
+        timestamp=wamessage.get("messageTimestamp"),
+        options=options,
+    )
 
 
-def _parse_received_message(payload: object, options: _Options) -> list[InboundMessage]:
+def _received_message(payload: object, options: _Options) -> InboundMessage | None:
     """Read the gateway's digested form of a message."""
     body = _dict(_loads(payload))
     digest = _dict(body.get("body_message"))
@@ -706,22 +797,21 @@ def _parse_received_message(payload: object, options: _Options) -> list[InboundM
         # The gateway replaced an unsupported message by a wave: the original is lost. When
         # messages.upsert is subscribed too, it brings the real content under the same id.
         if options.upsert_subscribed:
-            return []
+            return None
         content: _Content | None = _Content("other")
     else:
         content = parse_content(_dict(digest.get("messages")))
         if content is None and (text := _str(digest.get("content"))) is not None:
             content = _Content("text", text=text)
     if content is None:
-        return []
-    message = _message(
+        return None
+    return _message(
         key,
         content,
         push_name=body.get("push_name") or body.get("pushName"),
         timestamp=body.get("messageTimestamp") or body.get("timestamp"),
         options=options,
     )
-    return [] if message is None else [message]
 
 
 # -- receipts -------------------------------------------------------------------------------------
@@ -733,37 +823,36 @@ def parse_status(value: object) -> MessageStatusName | None:
         return None
     if isinstance(value, str):
         text = value.strip().lower()
-        if text.isdigit():
-            return _STATUSES.get(int(text))
+        # isdecimal, not isdigit: "²" is a digit that int() refuses.
+        if text.isdecimal():
+            return _STATUSES.get(int(text)) if len(text) <= _MAX_NUMBER_TEXT else None
         return _STATUSES.get(text)
     if isinstance(value, int):
         return _STATUSES.get(value)
     return None
 
 
-def _parse_update(payload: object) -> tuple[list[MessageStatus], list[object]]:
-    """Return the receipts of a messages.update and the other updates (deletes, edits, votes)."""
+def _update_items(payload: object) -> list[object]:
     payload = _loads(payload)
-    items = payload if isinstance(payload, list) else [payload]
-    statuses: list[MessageStatus] = []
-    others: list[object] = []
-    for item in items:
-        body = _dict(item)
-        update = _dict(body.get("update"))
-        key = _dict(body.get("key"))
-        status = parse_status(update.get("status", body.get("status")))
-        message_id, chat = _str(key.get("id")), _jid(key.get("remoteJid"))
-        if (
-            status is None
-            or message_id is None
-            or chat is None
-            or _NOT_RECEIPT_KEYS.intersection(update)
-        ):
-            if body:
-                others.append(item)
-            continue
-        statuses.append(MessageStatus(message_id=message_id, chat_id=chat, status=status))
-    return statuses, others
+    return payload if isinstance(payload, list) else [payload]
+
+
+def _receipt(item: object) -> MessageStatus | None:
+    """Return the receipt an update is, or None for any other update (delete, edit, vote)."""
+    body = _dict(item)
+    update = _dict(body.get("update"))
+    key = _dict(body.get("key"))
+    status = parse_status(update.get("status", body.get("status")))
+    message_id, chat = _str(key.get("id")), _jid(key.get("remoteJid"))
+    if (
+        status is None
+        or message_id is None
+        or chat is None
+        or _NOT_RECEIPT_KEYS.intersection(update)
+        or _too_long(message_id, chat)
+    ):
+        return None
+    return MessageStatus(message_id=message_id, chat_id=chat, status=status)
 
 
 # -- the body -------------------------------------------------------------------------------------
@@ -775,6 +864,73 @@ def _payload(data: Mapping[str, object]) -> object:
         if name in data:
             return _loads(data[name])
     return {key: value for key, value in data.items() if key != "event"}
+
+
+def _each[T](items: Iterable[object], read: Callable[[object], T | None]) -> Iterator[T]:
+    """Read each item on its own: one that cannot be read is skipped, never its siblings."""
+    for item in items:
+        try:
+            result = read(item)
+        except Exception:  # a parser bug must not lose the rest of the post
+            _LOGGER.debug("Ignored a webhook item that could not be read", exc_info=True)
+            continue
+        if result is not None:
+            yield result
+
+
+def _updates(items: list[object], event: str) -> Iterator[WebhookItem]:
+    """Yield the receipts of a messages.update, then the other updates as one event."""
+    others: list[object] = []
+
+    def read(item: object) -> MessageStatus | None:
+        receipt = _receipt(item)
+        if receipt is None and _dict(item):
+            others.append(clean_json(item))
+        return receipt
+
+    yield from _each(items, read)
+    if others:
+        yield GatewayEvent(event=event, data=others)
+
+
+def read_webhook(
+    body: object,
+    *,
+    include_own_messages: bool = False,
+    own_number: str | None = None,
+    upsert_subscribed: bool = True,
+) -> WebhookPost:
+    """Read the envelope of one webhook body; its items are parsed as they are taken.
+
+    Never raises, nor does taking the items. Options as for `parse_webhook`.
+    """
+    envelope = _dict(body)
+    instance = _str(envelope.get("instance_id"))
+    data = _dict(_loads(envelope.get("data")))
+    event_name = _str(data.get("event")) or _str(envelope.get("event"))
+    if event_name is None:
+        unknown = GatewayEvent(event="unknown", data=clean_json(envelope.get("data")))
+        return WebhookPost(instance_id=instance, event=None, items=iter((unknown,)))
+    if len(event_name) > MAX_ID_LENGTH:
+        _LOGGER.debug("Ignored a webhook post with an event name over %d characters", MAX_ID_LENGTH)
+        return WebhookPost(instance_id=instance, event=None, items=iter(()))
+    event = normalize_event_name(event_name)
+    options = _Options(include_own_messages, own_number, upsert_subscribed)
+    payload = _payload(data) if "event" in data else _loads(envelope.get("data"))
+    items: Iterator[WebhookItem]
+    listed: list[object] = []
+    if event == EVENT_MESSAGES_UPSERT:
+        listed = _upsert_messages(payload)
+        items = _each(listed[:MAX_POST_ITEMS], lambda item: _upsert_message(item, options))
+    elif event == EVENT_RECEIVED_MESSAGE:
+        items = _each((payload,), lambda item: _received_message(item, options))
+    elif event == EVENT_MESSAGES_UPDATE:
+        listed = _update_items(payload)
+        items = _updates(listed[:MAX_POST_ITEMS], event)
+    else:
+        items = iter((GatewayEvent(event=event, data=clean_json(payload)),))
+    skipped = max(len(listed) - MAX_POST_ITEMS, 0)
+    return WebhookPost(instance_id=instance, event=event, items=items, skipped=skipped)
 
 
 def parse_webhook(
@@ -791,26 +947,18 @@ def parse_webhook(
     whether messages.upsert is among the events sent (it then brings the content of messages
     that received_message could only show as an empty one).
     """
-    envelope = _dict(body)
-    instance = envelope.get("instance_id")
-    result = ParsedWebhook(instance_id=None if instance is None else str(instance))
-    data = _dict(_loads(envelope.get("data")))
-    event_name = _str(data.get("event")) or _str(envelope.get("event"))
-    if event_name is None:
-        result.events.append(GatewayEvent(event="unknown", data=envelope.get("data")))
-        return result
-    event = normalize_event_name(event_name)
-    result.event = event
-    options = _Options(include_own_messages, own_number, upsert_subscribed)
-    payload = _payload(data) if "event" in data else _loads(envelope.get("data"))
-    if event == EVENT_MESSAGES_UPSERT:
-        result.messages = _parse_upsert(payload, options)
-    elif event == EVENT_RECEIVED_MESSAGE:
-        result.messages = _parse_received_message(payload, options)
-    elif event == EVENT_MESSAGES_UPDATE:
-        result.statuses, others = _parse_update(payload)
-        if others:
-            result.events.append(GatewayEvent(event=event, data=others))
-    else:
-        result.events.append(GatewayEvent(event=event, data=payload))
+    post = read_webhook(
+        body,
+        include_own_messages=include_own_messages,
+        own_number=own_number,
+        upsert_subscribed=upsert_subscribed,
+    )
+    result = ParsedWebhook(instance_id=post.instance_id, event=post.event)
+    for item in post.items:
+        if isinstance(item, InboundMessage):
+            result.messages.append(item)
+        elif isinstance(item, MessageStatus):
+            result.statuses.append(item)
+        else:
+            result.events.append(item)
     return result

@@ -1,94 +1,86 @@
-"""Receiving: the webhook the gateway posts messages, receipts and other events to.
+"""Receiving: the handler of the gateway's webhook posts, from Home Assistant's start to its stop.
 
-The gateway posts each event once, unsigned and without retries, to one URL per instance, so the
-URL (with the entry's random webhook id) is the only secret and is never logged. Which URL:
+The gateway posts each event once and never retries, so nothing may be lost while an entry is
+not loaded (setting up, retrying, reloading after an options change). Every entry's webhook id
+therefore has a handler from the integration's set-up on, whatever the entry's state: posts that
+arrive while the entry is not loaded wait in the entry's inbox (at most `INBOX_MAX_POSTS` posts
+for `INBOX_MAX_AGE`, the oldest dropped first with one warning) and are processed in order,
+once each, as soon as it loads. Posts to a removed entry are answered and ignored.
 
-- the Home Assistant Cloud cloudhook when the user has an active subscription (created once,
-  kept in the entry's data, deleted when the entry is removed);
-- otherwise Home Assistant's own URL as the gateway can reach it (`urls.py`): an HTTPS external
-  URL on a public host, or any URL when the gateway itself is on a local address;
-- when there is none, the `webhook_unavailable` repair issue explains how to get one (sending
-  keeps working).
-
-The URL and the entry's allowed events are given to the gateway whenever the instance is linked
-and either differs from what was given last in this run, and again after every relink.
+Anyone who learns the URL can post anything, so a post is bounded before it is read (size), its
+instance id is checked before anything else of it is parsed, and a large post is processed in
+slices that leave the event loop to others (`_SLICE`). Where the URL points is kept current by
+`webhook_url.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
-from contextlib import suppress
+from collections import deque
+from collections.abc import Mapping
 import dataclasses
 from dataclasses import dataclass
 from http import HTTPStatus
-import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from aiohttp.hdrs import METH_POST
 from aiohttp.web import Request, Response
-from homeassistant.components.webhook import (
-    async_generate_path,
-    async_generate_url,
-    async_register,
-    async_unregister,
-)
-from homeassistant.const import CONF_WEBHOOK_ID, EVENT_CORE_CONFIG_UPDATE
-from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.components.webhook import async_register, async_unregister
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_WEBHOOK_ID
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_send
-from homeassistant.helpers.event import async_call_later
-from homeassistant.helpers.network import NoURLAvailableError
 from homeassistant.util import dt as dt_util
+from homeassistant.util.hass_dict import HassKey
 from homeassistant.util.json import json_loads
 
-from .api import DEFAULT_BASE_URL, SmartwatsError, SmartwatsLoggedOutError
 from .const import (
-    CONF_ALLOWED_EVENTS,
-    CONF_BASE_URL,
-    CONF_CLOUDHOOK_URL,
     CONF_INCLUDE_OWN_MESSAGES,
     CONF_INSTANCE_ID,
     CONF_PHONE,
-    DEFAULT_ALLOWED_EVENTS,
     DOMAIN,
     EVENT_MESSAGE_RECEIVED,
     EVENT_MESSAGE_STATUS,
     EVENT_WEBHOOK_EVENT,
-    ISSUE_WEBHOOK_UNAVAILABLE,
     LOGGER,
     WEBHOOK_MAX_BODY,
-    WEBHOOK_RETRY_INTERVAL,
 )
 from .coordinator import SmartwatsConfigEntry
-from .gateway import async_create_client
 from .inbound import (
     EVENT_MESSAGES_UPDATE,
     EVENT_MESSAGES_UPSERT,
     EVENT_RECEIVED_MESSAGE,
+    MAX_ID_LENGTH,
+    MAX_POST_ITEMS,
     InboundMessage,
-    ParsedWebhook,
+    MessageStatus,
     RecentIds,
-    parse_webhook,
+    loads_lenient,
+    read_webhook,
 )
-from .urls import async_reachable_base_url
+from .webhook_url import allowed_events
 
 if TYPE_CHECKING:
     from aiohttp import StreamReader
     from homeassistant.util.aiohttp import MockRequest, MockStreamReader
 
-# Sent with enable=false when Home Assistant has no URL: the gateway only checks that it is one.
-_PLACEHOLDER_WEBHOOK_URL = "https://webhook.invalid/smartwats-disabled"
-_READ_CHUNK = 64 * 1024
-_MESSAGE_EVENTS = frozenset({EVENT_MESSAGES_UPSERT, EVENT_RECEIVED_MESSAGE, EVENT_MESSAGES_UPDATE})
+# How many posts, and for how long, an entry that is not loaded keeps.
+INBOX_MAX_POSTS: Final = 1000
+INBOX_MAX_AGE: Final = 600.0
+# Processing yields to the event loop after this long (seconds), so that one large post never
+# holds it for long.
+_SLICE: Final = 0.02
+# Decoding this much or more with the lenient decoder happens in the executor.
+_LENIENT_INLINE_MAX: Final = 64 * 1024
+_READ_CHUNK: Final = 64 * 1024
+_MESSAGE_EVENTS: Final = frozenset(
+    {EVENT_MESSAGES_UPSERT, EVENT_RECEIVED_MESSAGE, EVENT_MESSAGES_UPDATE}
+)
+
+WEBHOOK_INBOXES: HassKey[dict[str, WebhookInbox]] = HassKey(f"{DOMAIN}_webhook_inboxes")
 
 
-def webhook_issue_id(entry: SmartwatsConfigEntry) -> str:
-    """Return the id of the entry's "webhook unavailable" repair issue."""
-    return f"{ISSUE_WEBHOOK_UNAVAILABLE}_{entry.entry_id}"
-
-
-def signal_message_received(entry: SmartwatsConfigEntry) -> str:
+def signal_message_received(entry: ConfigEntry) -> str:
     """Return the dispatcher signal of the entry's received messages (for the event entities).
 
     Its arguments are the `InboundMessage` and the bus event's data.
@@ -96,327 +88,254 @@ def signal_message_received(entry: SmartwatsConfigEntry) -> str:
     return f"{DOMAIN}_{entry.entry_id}_message_received"
 
 
-def signal_webhook_state(entry: SmartwatsConfigEntry) -> str:
-    """Return the dispatcher signal sent when the webhook gets or loses its URL."""
-    return f"{DOMAIN}_{entry.entry_id}_webhook_state"
+@callback
+def async_setup_webhooks(hass: HomeAssistant) -> None:
+    """Give every entry's webhook id its handler (the integration is being set up)."""
+    hass.data[WEBHOOK_INBOXES] = {}
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        async_register_webhook(hass, entry)
 
 
-def _cloud_active(hass: HomeAssistant) -> bool:
-    """Tell whether the user has an active Home Assistant Cloud subscription."""
-    if "cloud" not in hass.config.components:
-        return False
-    from homeassistant.components import cloud  # noqa: PLC0415 - an optional after-dependency
-
-    return cloud.async_active_subscription(hass)
-
-
-class SmartwatsWebhook:
-    """The webhook of one config entry: its URL at the gateway and the handler of its posts."""
-
-    def __init__(self, hass: HomeAssistant, entry: SmartwatsConfigEntry) -> None:
-        """Prepare the webhook of a loaded entry (``entry.runtime_data`` is set)."""
-        self.hass = hass
-        self.entry = entry
-        self.webhook_id: str = entry.data[CONF_WEBHOOK_ID]
-        self.instance_id: str = entry.data[CONF_INSTANCE_ID]
-        self.recent_ids = RecentIds()
-        # The URL the gateway can post to (None: there is none) and what was last given to it.
-        self.url: str | None = None
-        self.sent: tuple[str, tuple[str, ...]] | None = None
-        self._linked: bool | None = None
-        self._lock = asyncio.Lock()
-        self._retry: CALLBACK_TYPE | None = None
-        self._failing = False
-        self._unsubscribe: list[Callable[[], None]] = []
-        # Per entry, not per post: the message signal, the fields of every event, the instance
-        # id as compared, and what the options say (read again whenever they are replaced).
-        self._signal_message = signal_message_received(entry)
-        self._common: dict[str, object] = {
-            "config_entry_id": entry.entry_id,
-            "instance_id": self.instance_id,
-        }
-        self._instance_key = self.instance_id.upper()
-        self._settings_of: tuple[object, object] | None = None
-        self._settings = _ParseSettings(
-            allowed_events=(), include_own_messages=False, own_number=None, upsert_subscribed=True
-        )
-
-    @property
-    def allowed_events(self) -> tuple[str, ...]:
-        """Return the events the entry asks the gateway to post."""
-        return self._parse_settings().allowed_events
-
-    def _parse_settings(self) -> _ParseSettings:
-        """Return what the entry's options and data say about posts, read once per change."""
-        entry = self.entry
-        options, data = entry.options, entry.data
-        if self._settings_of is None or (
-            self._settings_of[0] is not options or self._settings_of[1] is not data
-        ):
-            events = options.get(CONF_ALLOWED_EVENTS) or DEFAULT_ALLOWED_EVENTS
-            if isinstance(events, str):
-                events = events.split(",")
-            allowed = tuple(event.strip() for event in events if event.strip())
-            self._settings = _ParseSettings(
-                allowed_events=allowed,
-                include_own_messages=bool(options.get(CONF_INCLUDE_OWN_MESSAGES, False)),
-                own_number=data.get(CONF_PHONE) or None,
-                upsert_subscribed=_subscribed(allowed, EVENT_MESSAGES_UPSERT),
-            )
-            self._settings_of = (options, data)
-        return self._settings
-
-    async def async_start(self) -> None:
-        """Register the webhook, give its URL to the gateway and follow what may change it."""
+@callback
+def async_register_webhook(hass: HomeAssistant, entry: ConfigEntry) -> WebhookInbox:
+    """Return the entry's inbox, registering its webhook id the first time."""
+    inboxes = hass.data[WEBHOOK_INBOXES]
+    webhook_id: str = entry.data[CONF_WEBHOOK_ID]
+    if (inbox := inboxes.get(webhook_id)) is None:
+        inbox = inboxes[webhook_id] = WebhookInbox(hass, entry.entry_id)
         async_register(
-            self.hass,
+            hass,
             DOMAIN,
-            self.entry.title,
-            self.webhook_id,
-            self.async_handle,
+            entry.title,
+            webhook_id,
+            inbox.async_handle,
             local_only=False,
             allowed_methods=[METH_POST],
         )
-        coordinator = self.entry.runtime_data.coordinator
-        self._linked = coordinator.data.linked
-        self._unsubscribe.append(coordinator.async_add_listener(self._async_link_changed))
-        self._unsubscribe.append(
-            self.hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, self._async_config_changed)
-        )
-        if "cloud" in self.hass.config.components:
-            from homeassistant.components import cloud  # noqa: PLC0415 - optional
+    return inbox
 
-            self._unsubscribe.append(
-                cloud.async_listen_connection_change(self.hass, self._async_cloud_changed)
-            )
-        # The URL (and the repair) now; the gateway is told in the background, not delaying setup.
-        async with self._lock:
-            self._async_set_url(await self.async_get_url())
-        self._async_schedule_sync()
 
-    @callback
-    def async_stop(self) -> None:
-        """Unregister the webhook and stop following changes (the entry unloads)."""
-        async_unregister(self.hass, self.webhook_id)
-        while self._unsubscribe:
-            self._unsubscribe.pop()()
-        if self._retry is not None:
-            self._retry()
-            self._retry = None
+@callback
+def async_unregister_webhook(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Unregister the webhook id of a removed entry and forget what waits in its inbox."""
+    webhook_id = entry.data.get(CONF_WEBHOOK_ID)
+    if webhook_id and hass.data[WEBHOOK_INBOXES].pop(webhook_id, None) is not None:
+        async_unregister(hass, webhook_id)
 
-    # -- the URL at the gateway -------------------------------------------------------------------
 
-    async def _async_cloudhook_url(self) -> str | None:
-        """Return the entry's cloudhook URL, created the first time; None when Cloud cannot."""
-        if url := self.entry.data.get(CONF_CLOUDHOOK_URL):
-            return str(url)
-        from homeassistant.components import cloud  # noqa: PLC0415 - optional
+@dataclass(slots=True)
+class _Waiting:
+    received: float  # the event loop's time
+    payload: dict[str, object]
 
-        try:
-            url = await cloud.async_create_cloudhook(self.hass, self.webhook_id)
-        except cloud.CloudNotAvailable as err:
-            # Not connected yet: the connection listener tries again once it is.
-            LOGGER.debug("No Home Assistant Cloud webhook for %s yet: %s", self.entry.title, err)
-            return None
-        except Exception as err:  # noqa: BLE001 - Cloud's own errors; never fail the setup
-            LOGGER.warning(
-                "Could not create a Home Assistant Cloud webhook for %s: %s", self.entry.title, err
-            )
-            return None
-        self.hass.config_entries.async_update_entry(
-            self.entry, data={**self.entry.data, CONF_CLOUDHOOK_URL: url}
-        )
-        return str(url)
 
-    async def async_get_url(self) -> str | None:
-        """Return the URL the gateway can post to, or None when Home Assistant has none."""
-        if _cloud_active(self.hass) and (url := await self._async_cloudhook_url()):
-            return url
-        gateway = self.entry.data.get(CONF_BASE_URL) or DEFAULT_BASE_URL
-        base = async_reachable_base_url(self.hass, gateway, allow_cloud=False)
-        if base is None:
-            return None
-        return f"{base.rstrip('/')}{async_generate_path(self.webhook_id)}"
+class WebhookInbox:
+    """The posts of one entry's webhook: processed in order while it is loaded, kept while not.
 
-    async def async_sync(self, *, force: bool = False) -> None:
-        """Give the URL and the allowed events to the gateway when they changed (or ``force``)."""
-        async with self._lock:
-            url = await self.async_get_url()
-            self._async_set_url(url)
-            if url is None or not self.entry.runtime_data.coordinator.data.linked:
-                return
-            wanted = (url, self.allowed_events)
-            if wanted == self.sent and not force:
-                return
-            if self._retry is not None:
-                self._retry()
-                self._retry = None
-            try:
-                await self.entry.runtime_data.client.set_webhook(
-                    url, enable=True, allowed_events=wanted[1]
-                )
-            except SmartwatsLoggedOutError:
-                # Sent again after the relink.
-                self.entry.runtime_data.coordinator.async_set_logged_out()
-                return
-            except SmartwatsError as err:
-                # Logged once per outage, then at debug level at each retry.
-                LOGGER.log(
-                    logging.DEBUG if self._failing else logging.WARNING,
-                    "Could not give the webhook of %s to the gateway, retrying every %s: %s",
-                    self.entry.title,
-                    WEBHOOK_RETRY_INTERVAL,
-                    err,
-                )
-                self._failing = True
-                self._retry = async_call_later(self.hass, WEBHOOK_RETRY_INTERVAL, self._async_retry)
-                return
-            if self._failing:
-                LOGGER.info("The gateway has the webhook of %s again", self.entry.title)
-                self._failing = False
-            elif self.sent is None or self.sent[0] != url:
-                LOGGER.debug("The gateway posts the events of %s to a new URL", self.entry.title)
-            self.sent = wanted
+    One worker task per entry takes posts in the order they arrived, so that a post processed in
+    slices is never overtaken by the next one.
+    """
 
-    @callback
-    def _async_set_url(self, url: str | None) -> None:
-        """Keep the URL; open or close the repair issue and tell the event entities."""
-        had_url = self.url is not None
-        self.url = url
-        issue_id = webhook_issue_id(self.entry)
-        if url is None:
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                issue_id,
-                is_fixable=False,
-                is_persistent=False,
-                severity=ir.IssueSeverity.WARNING,
-                translation_key=ISSUE_WEBHOOK_UNAVAILABLE,
-                translation_placeholders={"name": self.entry.title},
-            )
-        else:
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
-        if had_url != (url is not None):
-            async_dispatcher_send(self.hass, signal_webhook_state(self.entry))
-
-    @callback
-    def _async_schedule_sync(self, *, force: bool = False) -> None:
-        self.entry.async_create_task(
-            self.hass, self.async_sync(force=force), f"{DOMAIN} webhook update"
-        )
-
-    @callback
-    def _async_retry(self, _now: object) -> None:
-        self._retry = None
-        self._async_schedule_sync()
-
-    @callback
-    def _async_link_changed(self) -> None:
-        """Give the webhook to the gateway again once the instance is linked again."""
-        linked = self.entry.runtime_data.coordinator.data.linked
-        relinked = linked and self._linked is False
-        self._linked = linked
-        if relinked:
-            self._async_schedule_sync(force=True)
-
-    @callback
-    def _async_config_changed(self, _event: Event) -> None:
-        """Home Assistant's URLs may have changed."""
-        self._async_schedule_sync()
-
-    @callback
-    def _async_cloud_changed(self, _state: object) -> None:
-        """Home Assistant Cloud connected or disconnected: the cloudhook may be usable now."""
-        self._async_schedule_sync()
-
-    # -- the handler ------------------------------------------------------------------------------
+    def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
+        """Start empty, with no entry loaded to process the posts."""
+        self.hass = hass
+        self.entry_id = entry_id
+        self.pending: deque[_Waiting] = deque()
+        # Which messages were reported lately: kept across reloads, so a message that arrives
+        # as both received_message and messages.upsert around a reload is still reported once.
+        self.recent_ids = RecentIds()
+        # Posts dropped unprocessed (too many or too old) since the entry was set up.
+        self.dropped = 0
+        self._processor: PostProcessor | None = None
+        self._worker: asyncio.Task[None] | None = None
+        self._warned = False
 
     async def async_handle(
         self, hass: HomeAssistant, webhook_id: str, request: Request | MockRequest
     ) -> Response:
-        """Handle one post of the gateway; never raises, answers at once."""
+        """Take one post of the gateway; never raises, answers once it is queued or processed."""
         body = await _async_read_body(request)
         if isinstance(body, Response):
             return body
-        try:
-            payload = json_loads(body)
-        except ValueError:
-            LOGGER.debug("Ignored a webhook post to %s that is not JSON", self.entry.title)
-            return Response(status=HTTPStatus.BAD_REQUEST)
+        payload = await _async_decode(hass, body)
         if not isinstance(payload, dict):
-            LOGGER.debug("Ignored a webhook post to %s that is not an object", self.entry.title)
+            LOGGER.debug("Ignored a webhook post that is not a JSON object")
             return Response(status=HTTPStatus.BAD_REQUEST)
-        try:
-            self._async_process(payload)
-        except Exception:  # noqa: BLE001 - an event lost is better than the gateway seeing an error
-            LOGGER.exception("Could not process a webhook post to %s", self.entry.title)
+        entry: SmartwatsConfigEntry | None = hass.config_entries.async_get_entry(self.entry_id)
+        if entry is None:
+            return Response(status=HTTPStatus.OK)
+        # Before anything else of the post is read.
+        if not _same_instance(payload.get("instance_id"), entry.data[CONF_INSTANCE_ID]):
+            LOGGER.debug("Ignored a webhook post to %s for another instance", entry.title)
+            return Response(status=HTTPStatus.OK)
+        self._async_keep(payload)
         return Response(status=HTTPStatus.OK)
 
     @callback
-    def _async_process(self, payload: Mapping[str, object]) -> None:
-        """Report what one post holds as events."""
-        settings = self._parse_settings()
-        parsed = parse_webhook(
-            payload,
-            include_own_messages=settings.include_own_messages,
-            own_number=settings.own_number,
-            upsert_subscribed=settings.upsert_subscribed,
-        )
-        if parsed.instance_id is None or parsed.instance_id.upper() != self._instance_key:
-            LOGGER.debug(
-                "Ignored a webhook post to %s for another instance (%s)",
-                self.entry.title,
-                parsed.instance_id,
+    def async_attach(self, processor: PostProcessor) -> CALLBACK_TYPE:
+        """Process posts with the loaded entry's processor (what waits first); return the undo."""
+        self._processor = processor
+        self._async_start_worker()
+
+        @callback
+        def detach() -> None:
+            if self._processor is processor:
+                self._processor = None
+
+        return detach
+
+    @callback
+    def _async_keep(self, payload: dict[str, object]) -> None:
+        now = self.hass.loop.time()
+        self._async_drop_old(now)
+        if len(self.pending) >= INBOX_MAX_POSTS:
+            self.pending.popleft()
+            self._async_dropped(f"more than {INBOX_MAX_POSTS} posts waited")
+        self.pending.append(_Waiting(now, payload))
+        self._async_start_worker()
+
+    @callback
+    def _async_drop_old(self, now: float) -> None:
+        while self.pending and now - self.pending[0].received > INBOX_MAX_AGE:
+            self.pending.popleft()
+            self._async_dropped(f"posts waited more than {INBOX_MAX_AGE:g} s")
+
+    @callback
+    def _async_dropped(self, why: str) -> None:
+        self.dropped += 1
+        if not self._warned:
+            self._warned = True
+            LOGGER.warning(
+                "Webhook posts to a SmartWats entry that is not loaded were dropped, oldest "
+                "first: %s",
+                why,
             )
-            return
-        if parsed.event in _MESSAGE_EVENTS:
-            self.entry.runtime_data.coordinator.async_set_linked()
-        self._async_fire(parsed)
 
     @callback
-    def _async_fire(self, parsed: ParsedWebhook) -> None:
-        """Fire the bus events, count the messages and tell the event entities."""
-        common = self._common
+    def _async_start_worker(self) -> None:
+        # An eager worker may finish before its task is even assigned: check done(), not None.
+        if self._processor is not None and self.pending and (
+            self._worker is None or self._worker.done()
+        ):
+            # Eager: a small post is processed before the gateway gets its answer.
+            self._worker = self.hass.async_create_task(
+                self._async_work(), f"{DOMAIN} webhook posts", eager_start=True
+            )
+
+    async def _async_work(self) -> None:
+        while self.pending and (processor := self._processor) is not None:
+            self._async_drop_old(self.hass.loop.time())
+            if not self.pending:
+                break
+            payload = self.pending.popleft().payload
+            try:
+                await processor.async_process(payload)
+            except Exception:  # noqa: BLE001 - one post lost is better than all that follow
+                LOGGER.exception("Could not process a webhook post")
+        if not self.pending:
+            self._warned = False
+
+
+class PostProcessor:
+    """Turns the posts of one loaded entry into bus events, counts and event entity updates."""
+
+    def __init__(
+        self, hass: HomeAssistant, entry: SmartwatsConfigEntry, inbox: WebhookInbox
+    ) -> None:
+        """Prepare the fields every event of the entry carries."""
+        self.hass = hass
+        self.entry = entry
+        self.recent_ids = inbox.recent_ids
+        # Kept here: a post being processed when the entry unloads still finds them.
+        self._coordinator = entry.runtime_data.coordinator
+        self._stats = entry.runtime_data.stats
+        self._signal_message = signal_message_received(entry)
+        self._common: dict[str, object] = {
+            "config_entry_id": entry.entry_id,
+            "instance_id": entry.data[CONF_INSTANCE_ID],
+        }
+
+    async def async_process(self, payload: Mapping[str, object]) -> None:
+        """Report what one post holds; yields to the event loop between slices of a large one."""
+        entry = self.entry
+        # Read at each post: the entry's data and options can change without a reload.
+        events = allowed_events(entry)
+        post = read_webhook(
+            payload,
+            include_own_messages=bool(entry.options.get(CONF_INCLUDE_OWN_MESSAGES, False)),
+            own_number=entry.data.get(CONF_PHONE) or None,
+            upsert_subscribed=not events or EVENT_MESSAGES_UPSERT in events,
+        )
+        if post.skipped:
+            LOGGER.warning(
+                "A webhook post to %s held %d more items than the %d processed; they were ignored",
+                entry.title,
+                post.skipped,
+                MAX_POST_ITEMS,
+            )
+        if post.event in _MESSAGE_EVENTS:
+            # Only a live session receives: evidence that the instance is linked.
+            self._coordinator.async_set_linked()
+        loop = self.hass.loop
         bus = self.hass.bus
-        for message in parsed.messages:
-            if self.recent_ids.seen(message.message_id):
-                continue
-            if message.timestamp is None:
-                message = dataclasses.replace(message, timestamp=dt_util.utcnow().isoformat())  # noqa: PLW2901
-            self._async_report(message, message.event_data(common))
-        for status in parsed.statuses:
-            bus.async_fire(EVENT_MESSAGE_STATUS, common | status.event_data())
-        for event in parsed.events:
-            bus.async_fire(EVENT_WEBHOOK_EVENT, common | event.event_data())
+        common = self._common
+        until = loop.time() + _SLICE
+        for item in post.items:
+            if isinstance(item, InboundMessage):
+                self._async_message(item)
+            elif isinstance(item, MessageStatus):
+                bus.async_fire(EVENT_MESSAGE_STATUS, common | item.event_data())
+            else:
+                bus.async_fire(EVENT_WEBHOOK_EVENT, common | item.event_data())
+            if loop.time() > until:
+                await asyncio.sleep(0)
+                until = loop.time() + _SLICE
 
     @callback
-    def _async_report(self, message: InboundMessage, data: dict[str, object]) -> None:
+    def _async_message(self, message: InboundMessage) -> None:
+        if self.recent_ids.seen(message.message_id):
+            return
+        if message.timestamp is None:
+            message = dataclasses.replace(message, timestamp=dt_util.utcnow().isoformat())
+        data = message.event_data(self._common)
         self.hass.bus.async_fire(EVENT_MESSAGE_RECEIVED, data)
         if not message.from_me:
-            self.entry.runtime_data.stats.async_count_received(dict(data))
+            self._stats.async_count_received(dict(data))
         async_dispatcher_send(self.hass, self._signal_message, message, data)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _ParseSettings:
-    """What the entry's options and data say about the posts (see `parse_webhook`)."""
+def _same_instance(posted: object, instance_id: str) -> bool:
+    """Tell whether a post's instance id is the entry's (in any case, as the gateway varies)."""
+    return (
+        isinstance(posted, str)
+        and len(posted) <= MAX_ID_LENGTH
+        and posted.strip().upper() == instance_id.strip().upper()
+    )
 
-    allowed_events: tuple[str, ...]
-    include_own_messages: bool
-    own_number: str | None
-    upsert_subscribed: bool
 
-
-def _subscribed(allowed_events: tuple[str, ...], event: str) -> bool:
-    """Tell whether the gateway posts ``event`` (no events given means all of them)."""
-    return not allowed_events or event in allowed_events
+async def _async_decode(hass: HomeAssistant, body: bytes) -> object:
+    """Decode a body as JSON (lone surrogates mended, see `loads_lenient`); None if it is not."""
+    try:
+        return json_loads(body)
+    except ValueError:
+        pass
+    # What orjson refuses: the standard decoder, which is slow on a large body.
+    try:
+        if len(body) < _LENIENT_INLINE_MAX:
+            return loads_lenient(body)
+        return await hass.async_add_executor_job(loads_lenient, body)
+    except ValueError, RecursionError:
+        return None
 
 
 async def _async_read_body(request: Request | MockRequest) -> bytes | Response:
     """Read the body, or return the answer refusing it (too large)."""
     length = request.headers.get("Content-Length")
-    if length is not None and length.strip().isdigit() and int(length) > WEBHOOK_MAX_BODY:
+    if (
+        length is not None
+        and (length := length.strip()).isdecimal()
+        and (len(length) > len(str(WEBHOOK_MAX_BODY)) or int(length) > WEBHOOK_MAX_BODY)
+    ):
         return Response(status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
     stream: StreamReader | MockStreamReader = request.content
     chunks: list[bytes] = []
@@ -427,32 +346,3 @@ async def _async_read_body(request: Request | MockRequest) -> bytes | Response:
             return Response(status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-async def async_setup_webhook(hass: HomeAssistant, entry: SmartwatsConfigEntry) -> None:
-    """Register the entry's webhook and point the gateway at it; undone when the entry unloads."""
-    manager = SmartwatsWebhook(hass, entry)
-    entry.runtime_data.webhook = manager
-    entry.async_on_unload(manager.async_stop)
-    await manager.async_start()
-
-
-async def async_remove_webhook(hass: HomeAssistant, entry: SmartwatsConfigEntry) -> None:
-    """Delete the entry's cloudhook and turn the gateway's webhook off (best effort)."""
-    ir.async_delete_issue(hass, DOMAIN, webhook_issue_id(entry))
-    if entry.data.get(CONF_CLOUDHOOK_URL):
-        from homeassistant.components import cloud  # noqa: PLC0415 - optional
-
-        try:
-            await cloud.async_delete_cloudhook(hass, entry.data[CONF_WEBHOOK_ID])
-        except cloud.CloudNotAvailable as err:
-            LOGGER.debug("Could not delete the cloudhook of %s: %s", entry.title, err)
-    url = _PLACEHOLDER_WEBHOOK_URL
-    if webhook_id := entry.data.get(CONF_WEBHOOK_ID):
-        with suppress(NoURLAvailableError):
-            url = async_generate_url(hass, webhook_id)
-    try:
-        client = async_create_client(hass, entry.data, entry.options)
-        await client.set_webhook(url, enable=False)
-    except (SmartwatsError, ValueError) as err:
-        LOGGER.debug("Could not turn the webhook of %s off: %s", entry.title, err)

@@ -139,15 +139,26 @@ class SmartwatsClient:
         """
         return await self._call("get_qrcode", time_limit=self._qr_timeout, parse=_qr_code)
 
-    async def get_link_state(self) -> LinkState:
+    async def get_link_state(self, *, verify: bool = False) -> LinkState:
         """Return whether the instance is linked, with the current QR code while it is not.
 
         The gateway reports the link state nowhere; asking for a QR code reveals it: "already
         linked" means linked, a QR code (or one still being generated) means waiting for a scan.
+
+        That answer comes from the gateway's database, which keeps calling a session linked after
+        the session itself died (sends then answer "relogin required"). With ``verify``, a
+        "linked" answer is confirmed with a call that needs the live session (`get_groups`), and
+        a session found dead is reported `LinkStatus.LOGGED_OUT`; `logout` clears it so that a
+        new QR code can be asked for.
         """
         try:
             qr_code = await self.get_qr_code()
         except SmartwatsAlreadyLinkedError:
+            if verify:
+                try:
+                    await self.get_groups()
+                except SmartwatsLoggedOutError:
+                    return LinkState(LinkStatus.LOGGED_OUT)
             return LinkState(LinkStatus.LINKED)
         except SmartwatsLoggedOutError:
             return LinkState(LinkStatus.LOGGED_OUT)
