@@ -81,6 +81,9 @@ MAX_POST_ITEMS: Final = 1000
 MAX_ID_LENGTH: Final = 256
 # Numbers read from text longer than this are refused (Python refuses int() of 4,300 digits).
 _MAX_NUMBER_TEXT: Final = 32
+# Whole numbers beyond this are refused: Home Assistant's JSON writer refuses over 64 bits, and
+# no count, duration or timestamp of a message comes near.
+_MAX_INT: Final = 2**53
 
 # Chats that are not conversations: status updates and channels.
 _SKIPPED_CHAT_SUFFIXES: Final = ("@newsletter", "@broadcast")
@@ -325,9 +328,15 @@ def clean_text(text: str) -> str:
 
 
 def clean_json(value: Any) -> Any:  # noqa: ANN401 - any JSON value
-    """Return a decoded JSON value with `clean_text` applied to every string, keys included."""
+    """Return a decoded JSON value that Home Assistant can save.
+
+    `clean_text` is applied to every string (keys included), and whole numbers beyond 64 bits,
+    which Home Assistant's JSON writer refuses, become their decimal text.
+    """
     if isinstance(value, str):
         return clean_text(value)
+    if isinstance(value, int) and not -(2**63) <= value < 2**64:
+        return str(value)
     if isinstance(value, dict):
         return {clean_text(key): clean_json(item) for key, item in value.items()}
     if isinstance(value, list):
@@ -355,7 +364,7 @@ def _str(value: object) -> str | None:
         return clean_text(value) if value else None
     if isinstance(value, bool):
         return None
-    if isinstance(value, int) and abs(value) < 10**_MAX_NUMBER_TEXT:
+    if isinstance(value, int) and abs(value) <= _MAX_INT:
         return str(value)
     if isinstance(value, float) and math.isfinite(value):
         return str(value)
@@ -369,19 +378,22 @@ def _number_text(value: str) -> str | None:
 
 
 def _int(value: object) -> int | None:
-    """Return a whole number given as a number or a numeric string, else None."""
+    """Return a whole number (up to 2**53) given as a number or a numeric string, else None."""
+    number: int | None = None
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
-    if isinstance(value, float) and math.isfinite(value):
-        return int(value)
-    if isinstance(value, str) and (text := _number_text(value)) is not None:
+        number = value
+    elif isinstance(value, float) and math.isfinite(value):
+        number = int(value)
+    elif isinstance(value, str) and (text := _number_text(value)) is not None:
         try:
-            return int(float(text))
+            number = int(float(text))
         except ValueError, OverflowError:
             return None
-    return None
+    if number is None or abs(number) > _MAX_INT:
+        return None
+    return number
 
 
 def _float(value: object) -> float | None:

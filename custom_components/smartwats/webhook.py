@@ -125,7 +125,7 @@ def async_unregister_webhook(hass: HomeAssistant, entry: ConfigEntry) -> None:
 
 @dataclass(slots=True)
 class _Waiting:
-    received: float  # the event loop's time
+    received: float  # a timestamp
     payload: dict[str, object]
 
 
@@ -186,7 +186,7 @@ class WebhookInbox:
 
     @callback
     def _async_keep(self, payload: dict[str, object]) -> None:
-        now = self.hass.loop.time()
+        now = dt_util.utcnow().timestamp()
         self._async_drop_old(now)
         if len(self.pending) >= INBOX_MAX_POSTS:
             self.pending.popleft()
@@ -224,7 +224,7 @@ class WebhookInbox:
 
     async def _async_work(self) -> None:
         while self.pending and (processor := self._processor) is not None:
-            self._async_drop_old(self.hass.loop.time())
+            self._async_drop_old(dt_util.utcnow().timestamp())
             if not self.pending:
                 break
             payload = self.pending.popleft().payload
