@@ -38,8 +38,8 @@ class SmartwatsSensorEntityDescription(SensorEntityDescription):
 
 def _restore_count(name: str) -> Callable[[MessageStats, object], None]:
     def restore(stats: MessageStats, value: object) -> None:
-        if isinstance(value, int | float) and getattr(stats, name) == 0:
-            setattr(stats, name, int(value))
+        # Added, not set: messages may have been counted before the sensor was added.
+        stats.async_restore(name, value)
 
     return restore
 
@@ -130,8 +130,10 @@ class SmartwatsSensor(SmartwatsEntity, RestoreSensor):
     async def async_added_to_hass(self) -> None:
         """Continue counting from the value before the restart; follow the counters."""
         await super().async_added_to_hass()
-        if self.entity_description.restore_fn and (last := await self.async_get_last_sensor_data()):
-            self.entity_description.restore_fn(self._stats, last.native_value)
+        if restore := self.entity_description.restore_fn:
+            last = await self.async_get_last_sensor_data()
+            # Called even without a value: it marks the counter restored for this load.
+            restore(self._stats, None if last is None else last.native_value)
         self.async_on_remove(
             self._stats.async_add_listener(
                 self._async_stats_changed, self.entity_description.counter

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+import math
 from typing import Any
 
 from homeassistant.core import CALLBACK_TYPE, callback
@@ -13,8 +14,9 @@ from homeassistant.core import CALLBACK_TYPE, callback
 class MessageStats:
     """Counts of messages sent, failed and received, and the last message received.
 
-    The counters start from the values the sensors restore after a restart; the senders and the
-    webhook call `async_count_*`, which tell the sensors at once.
+    The senders and the webhook call `async_count_*`, which tell the sensors at once. The sensors
+    add the values from before the restart with `async_restore` when they are added, which may be
+    after the first messages were counted: the counters exist before the platforms are set up.
     """
 
     sent: int = 0
@@ -23,6 +25,28 @@ class MessageStats:
     last_message: dict[str, Any] | None = None
     # Listeners of every change (key None) and of one counter's changes ("sent", ...).
     _listeners: dict[str | None, list[Callable[[], None]]] = field(default_factory=dict, repr=False)
+    # The counters whose value from before has been restored (or found missing) in this load.
+    _restored: set[str] = field(default_factory=set, repr=False)
+
+    @callback
+    def async_restore(self, counter: str, value: object) -> None:
+        """Add a counter's restored value (a sensor's last state) to what was counted since.
+
+        Only the first call per counter counts: a sensor added again in the same load (renamed,
+        for instance) finds its own current count in the restore cache, which must not be added a
+        second time. A value that is not a count (None, "unknown"...) is ignored, but still uses
+        up that first call.
+        """
+        if counter in self._restored:
+            return
+        self._restored.add(counter)
+        if (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+            and value > 0
+        ):
+            setattr(self, counter, getattr(self, counter) + int(value))
 
     @callback
     def async_add_listener(
