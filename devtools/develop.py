@@ -13,6 +13,14 @@ subentry flow. The one exception is `.storage/http`, written before each start: 
 keeps its HTTP server settings there (the YAML `http:` section is migrated once and then ignored),
 and this is how it listens on 127.0.0.1 and the chosen port from the very first start.
 
+An entry kept from an earlier run is checked through its reconfigure form, which shows the gateway
+address it is set up with: only when that address is not this run's emulator (another
+--emulator-port) is the form submitted with this one. An entry at the right address that is not
+loaded yet (Home Assistant retrying its set-up because the emulator failed, say) is waited for, up
+to ENTRY_LOAD_TIMEOUT, saying what Home Assistant reports. If it still does not load, or failed in
+a way Home Assistant does not retry, develop says so and keeps Home Assistant and the emulator
+running: a gateway that is unwell is something to look at, not a reason to stop.
+
 Settings come from the command line, else from the environment: SMARTWATS_DEV_HA_PORT (8123),
 SMARTWATS_DEV_EMULATOR_PORT (8900), SMARTWATS_DEV_CONFIG (config/ of the repository).
 """
@@ -86,6 +94,14 @@ os.execv(sys.argv[2], sys.argv[2:])
 """
 START_TIMEOUT: Final = 180.0  # a first start on a slow machine
 STOP_GRACE: Final = 45.0
+# Home Assistant retries a failed set-up after 5, 10, 20, 40, 80 s...: five minutes see several.
+ENTRY_LOAD_TIMEOUT: Final = 300.0
+ENTRY_POLL_INTERVAL: Final = 2.0
+# Config entry states Home Assistant leaves by itself (it retries, or is setting up or unloading);
+# from the others (setup_error, migration_error, failed_unload) it does not.
+ENTRY_PENDING_STATES: Final = frozenset(
+    {"setup_retry", "setup_in_progress", "not_loaded", "unload_in_progress"}
+)
 
 
 class DevelopError(Exception):
@@ -136,7 +152,10 @@ def parse_args(argv: Sequence[str] | None = None, env: dict[str, str] | None = N
         prog="scripts/develop",
         description="Run the SmartWats gateway emulator and Home Assistant with the integration, "
         "set up for a demo (user dev, password dev). Ctrl-C stops both.",
-        epilog="Arguments after -- go to hass (for example: scripts/develop -- --debug).",
+        epilog="Arguments after -- go to hass (for example: scripts/develop -- --debug). "
+        "A SmartWats entry kept from an earlier run is moved to this run's emulator only when it "
+        f"points at another address; one that is not loaded yet is waited for (up to "
+        f"{ENTRY_LOAD_TIMEOUT / 60:g} min), and if it does not load, Home Assistant keeps running.",
     )
     parser.add_argument(
         "--fresh",
@@ -536,12 +555,57 @@ class HomeAssistantApi:
         )
         return entries
 
-    async def entry_state(self, entry_id: str) -> str | None:
-        """Return a config entry's state (None when it does not exist)."""
+    async def entry(self, entry_id: str) -> dict[str, Any] | None:
+        """Return a config entry as the REST API shows it (None when it does not exist)."""
         for entry in await self.entries():
             if entry["entry_id"] == entry_id:
-                return str(entry["state"])
+                return entry
         return None
+
+    async def entry_state(self, entry_id: str) -> str | None:
+        """Return a config entry's state (None when it does not exist)."""
+        entry = await self.entry(entry_id)
+        return None if entry is None else str(entry["state"])
+
+    async def wait_for_entry(self, entry_id: str) -> bool:
+        """Wait (up to ENTRY_LOAD_TIMEOUT) until an entry is loaded; return whether it is.
+
+        Says what Home Assistant reports meanwhile (when it changes), and gives up at once on a
+        state Home Assistant does not leave by itself. Never fails: the entry not loading is news
+        for the developer, who may well be testing a failing gateway.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ENTRY_LOAD_TIMEOUT
+        reported: str | None = None
+        while True:
+            entry = await self.entry(entry_id)
+            if entry is None:
+                raise DevelopError("the SmartWats entry disappeared while setting up")
+            state = str(entry["state"])
+            if state == "loaded":
+                if reported is not None:
+                    say("the SmartWats entry is loaded")
+                return True
+            # What Home Assistant shows on the entry's card, e.g. "setup_retry (Cannot connect)".
+            now = f"{state} ({entry['reason']})" if entry.get("reason") else state
+            if state not in ENTRY_PENDING_STATES:
+                say(
+                    f"\033[33mthe SmartWats entry failed to set up: Home Assistant reports {now} "
+                    "and will not retry by itself; see its log and Settings > Devices & services "
+                    "(Home Assistant keeps running)\033[0m"
+                )
+                return False
+            if now != reported:
+                say(f"Waiting for the SmartWats entry to load: Home Assistant reports {now}")
+                reported = now
+            if loop.time() >= deadline:
+                say(
+                    f"\033[33mthe SmartWats entry is still not loaded after "
+                    f"{ENTRY_LOAD_TIMEOUT:g} s ({now}); Home Assistant keeps running and "
+                    "retrying by itself: see its log\033[0m"
+                )
+                return False
+            await asyncio.sleep(ENTRY_POLL_INTERVAL)
 
     async def wait_until_loaded(self, entry_id: str) -> None:
         """Wait until a config entry is loaded (after a set-up or a reload)."""
@@ -553,7 +617,10 @@ class HomeAssistantApi:
 
     async def flow(self, path: str, start: dict[str, Any], *steps: dict[str, Any]) -> Any:  # noqa: ANN401
         """Run a data entry flow (config, options or subentry) through its REST API."""
-        result = await self.request("POST", path, start)
+        return await self.continue_flow(path, await self.request("POST", path, start), *steps)
+
+    async def continue_flow(self, path: str, result: Any, *steps: dict[str, Any]) -> Any:  # noqa: ANN401
+        """Submit the steps of a started flow (`result`: its last answer)."""
         for data in steps:
             if result.get("type") != "form":
                 break
@@ -597,8 +664,59 @@ async def poll[T](
         raise DevelopError(f"gave up waiting for {what} after {seconds:g} s") from err
 
 
-async def set_up_smartwats(api: HomeAssistantApi, emulator: Emulator) -> None:
-    """Add the demo entry with its recipients (unless there is one); fix its gateway address."""
+_FLOWS: Final = "/api/config/config_entries/flow"
+
+
+def _suggested(fields: list[dict[str, Any]], *names: str) -> object:
+    """Return the suggested value of a (nested) field of a serialised flow form, or None."""
+    for item in fields:
+        if item.get("name") == names[0]:
+            if len(names) > 1:
+                return _suggested(item.get("schema") or [], *names[1:])
+            return (item.get("description") or {}).get("suggested_value")
+    return None
+
+
+def _same_address(stored: str, wanted: str) -> bool:
+    return stored.strip().rstrip("/") == wanted.strip().rstrip("/")
+
+
+async def _check_entry(
+    api: HomeAssistantApi, entry: dict[str, Any], connection: dict[str, Any]
+) -> bool:
+    """Give a kept entry this run's gateway address if it has another; wait for it to load.
+
+    Not loaded does not mean another address: the emulator may have failed while Home Assistant
+    set the entry up, which Home Assistant retries. The address is read from the reconfigure
+    form (Home Assistant shows no entry's data otherwise); that flow is submitted only to change
+    it, and cancelled otherwise.
+    """
+    entry_id: str = entry["entry_id"]
+    if entry.get("disabled_by"):
+        say(f"the SmartWats entry is disabled (by {entry['disabled_by']}): leaving it so")
+        return False
+    wanted: str = connection["advanced"]["base_url"]
+    form = await api.request("POST", _FLOWS, {"handler": "smartwats", "entry_id": entry_id})
+    if form.get("type") != "form":
+        raise DevelopError(f"the SmartWats entry's reconfigure flow shows no form: {form}")
+    stored = _suggested(form.get("data_schema") or [], "advanced", "base_url")
+    if isinstance(stored, str) and not _same_address(stored, wanted):
+        say(f"the SmartWats entry pointed at another gateway address ({stored}): updating it")
+        result = await api.continue_flow(_FLOWS, form, connection)
+        if result.get("reason") != "reconfigure_successful":
+            raise DevelopError(f"the reconfigure flow did not update the entry: {result}")
+    else:
+        await api.request("DELETE", f"{_FLOWS}/{form['flow_id']}")  # only a look: cancel it
+        if not isinstance(stored, str):
+            raise DevelopError(f"the reconfigure form shows no gateway address: {form}")
+    return await api.wait_for_entry(entry_id)
+
+
+async def set_up_smartwats(api: HomeAssistantApi, emulator: Emulator) -> bool:
+    """Add the demo entry with its recipients (unless there is one); fix its gateway address.
+
+    Return whether the entry is loaded (a kept one may not load: see `_check_entry`).
+    """
     connection = {
         "access_token": ACCESS_TOKEN,
         "instance_id": INSTANCE_ID,
@@ -606,17 +724,11 @@ async def set_up_smartwats(api: HomeAssistantApi, emulator: Emulator) -> None:
     }
     entries = await api.entries()
     if entries:
+        loaded = True
         for entry in entries:
-            if entry["state"] != "loaded" and entry["title"] == INSTANCE_ID:
-                # Set up against another emulator port: give it this one's address.
-                say("the SmartWats entry pointed at another gateway address: updating it")
-                await api.flow(
-                    "/api/config/config_entries/flow",
-                    {"handler": "smartwats", "entry_id": entry["entry_id"]},
-                    connection,
-                )
-                await api.wait_until_loaded(entry["entry_id"])
-        return
+            if entry["title"] == INSTANCE_ID:
+                loaded = await _check_entry(api, entry, connection) and loaded
+        return loaded
     say("adding the SmartWats entry (config flow), its options and two recipients")
     created = await api.flow(
         "/api/config/config_entries/flow",
@@ -646,6 +758,7 @@ async def set_up_smartwats(api: HomeAssistantApi, emulator: Emulator) -> None:
         )
     await api.wait_until_loaded(entry_id)
     await api.wait_for_states(NOTIFY_ENTITIES)
+    return True
 
 
 async def set_up(
@@ -657,9 +770,8 @@ async def set_up(
     if await api.onboard_or_log_in():
         say(f"onboarded Home Assistant: user {USERNAME}, password {PASSWORD}")
     await api.wait_until_running(hass)
-    if not settings.fresh:
-        await set_up_smartwats(api, emulator)
-    _print_ready(settings, emulator)
+    loaded = settings.fresh or await set_up_smartwats(api, emulator)
+    _print_ready(settings, emulator, entry_loaded=loaded)
     return api
 
 
@@ -671,7 +783,7 @@ def _print_emulator(emulator: Emulator) -> None:
     say(f"  instance id:     {INSTANCE_ID} ({instance.state.value}, phone +{instance.phone})")
 
 
-def _print_ready(settings: Settings, emulator: Emulator) -> None:
+def _print_ready(settings: Settings, emulator: Emulator, *, entry_loaded: bool = True) -> None:
     lines = [
         "ready:",
         f"  Home Assistant:  {settings.ha_url}/  (user {USERNAME}, password {PASSWORD})",
@@ -689,6 +801,8 @@ def _print_ready(settings: Settings, emulator: Emulator) -> None:
             f"  the dashboard:   {settings.ha_url}/{DASHBOARD}",
             f"  the phone page:  {emulator.url}  (what Home Assistant sent; reply from here)",
         ]
+        if not entry_loaded:
+            lines.append("  \033[33mthe SmartWats entry is not loaded: see above\033[0m")
     lines.append("Ctrl-C stops both.")
     for line in lines:
         say(line)

@@ -3,12 +3,16 @@
 The script itself runs (as a developer starts it) on free loopback ports, in a temporary
 configuration folder, and is driven only through public interfaces: Home Assistant's auth and
 REST APIs, the emulator's control API. Then SIGINT (Ctrl-C) must stop everything it started.
+
+How it treats an entry kept from an earlier run (another address, not loaded yet) is tested in
+process, against a fake of Home Assistant's config entry and flow REST APIs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 import contextlib
+from dataclasses import dataclass, field
 import json
 import os
 from pathlib import Path
@@ -16,14 +20,22 @@ import signal
 import socket
 import subprocess
 import time
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 import urllib.error
 import urllib.parse
 import urllib.request
 
+import aiohttp
+from aiohttp import web
+from homeassistant.data_entry_flow import FlowHandler
+from homeassistant.helpers import config_validation as cv
+import probatio
 import pytest
 
+from custom_components.smartwats import config_flow
 from devtools import develop
+from smartwats_emulator import Emulator
 
 REPO = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -318,3 +330,309 @@ def test_settings_from_environment_and_flags() -> None:
     )
     with pytest.raises(SystemExit):
         develop.parse_args(["--ha-port", "9000", "--emulator-port", "9000"], env={})
+
+
+# -- an entry of an earlier run, against a fake of Home Assistant's REST API -----------------------
+
+GATEWAY = "http://127.0.0.1:8900/api/"
+ENTRY_ID = "01JSMARTWATSDEMOENTRY00000"
+FLOW_ID = "0123456789abcdef0123456789abcdef"
+FLOWS = "/api/config/config_entries/flow"
+RETRY_REASON = "Cannot reach the gateway: HTTP 500"
+# An entry of another instance, which develop leaves alone (listed first).
+ANOTHER_ENTRY = {
+    "entry_id": "01JSMARTWATSOTHERENTRY0000",
+    "domain": "smartwats",
+    "title": "966500000002",
+    "state": "setup_retry",
+    "reason": RETRY_REASON,
+    "disabled_by": None,
+}
+
+
+@dataclass
+class FakeHomeAssistant:
+    """Home Assistant's config entry and flow REST APIs, holding one SmartWats entry.
+
+    `states` are the entry's (state, reason) at each look, the last one repeated: an entry
+    Home Assistant keeps retrying stays in setup_retry. The reconfigure flow shows the form the
+    integration shows (its real schema, serialised as Home Assistant does); submitted while the
+    gateway is unwell, it answers the form again with an error, as the integration does.
+    """
+
+    base_url: str
+    states: list[tuple[str, str | None]]
+    disabled_by: str | None = None
+    gateway_unwell: bool = False
+    # What starting the reconfigure flow answers instead of the form (the integration changed).
+    start_answer: dict[str, Any] | None = None
+    # The reconfigure's outcome when the gateway answers (the integration's abort reason).
+    reconfigure_outcome: str = "reconfigure_successful"
+    # Looks after which the entry is gone (deleted by the developer meanwhile).
+    deleted_after: int | None = None
+    requests: list[tuple[str, str, Any]] = field(default_factory=list)
+
+    def submitted(self) -> list[Any]:
+        """Return the bodies of the reconfigure forms submitted."""
+        return [
+            body
+            for method, path, body in self.requests
+            if path == f"{FLOWS}/{FLOW_ID}" and method == "POST"
+        ]
+
+    def _entry(self) -> dict[str, Any]:
+        state, reason = self.states.pop(0) if len(self.states) > 1 else self.states[0]
+        return {
+            "entry_id": ENTRY_ID,
+            "domain": "smartwats",
+            "title": develop.INSTANCE_ID,
+            "state": state,
+            "reason": reason,
+            "disabled_by": self.disabled_by,
+        }
+
+    def form(self, errors: dict[str, str] | None = None) -> dict[str, Any]:
+        """Return the reconfigure form, as Home Assistant's REST API answers it."""
+        schema = FlowHandler().add_suggested_values_to_schema(
+            config_flow._connection_schema(instance_required=True),
+            config_flow._connection_input(
+                {
+                    "access_token": develop.ACCESS_TOKEN,
+                    "instance_id": develop.INSTANCE_ID,
+                    "base_url": self.base_url,
+                }
+            ),
+        )
+        return {
+            "type": "form",
+            "flow_id": FLOW_ID,
+            "handler": "smartwats",
+            "step_id": "reconfigure",
+            "data_schema": probatio.to_field_list(schema, custom_serializer=cv.custom_serializer),
+            "errors": errors or {},
+        }
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """Record the request and answer as Home Assistant would."""
+        body = await request.json() if request.can_read_body else None
+        self.requests.append((request.method, request.path, body))
+        match request.method, request.path:
+            case "GET", "/api/config/config_entries/entry":
+                assert request.query["domain"] == "smartwats"
+                gone = self.deleted_after == 0
+                if self.deleted_after:
+                    self.deleted_after -= 1
+                return web.json_response([ANOTHER_ENTRY] + ([] if gone else [self._entry()]))
+            case "POST", "/api/config/config_entries/flow":
+                assert body == {"handler": "smartwats", "entry_id": ENTRY_ID}
+                return web.json_response(self.start_answer or self.form())
+            case "POST", path if path == f"{FLOWS}/{FLOW_ID}":
+                if self.gateway_unwell:
+                    return web.json_response(self.form({"base": "cannot_connect"}))
+                assert body is not None
+                if self.reconfigure_outcome == "reconfigure_successful":
+                    self.base_url = body["advanced"]["base_url"]
+                    self.states = [
+                        ("not_loaded", None),
+                        ("setup_in_progress", None),
+                        ("loaded", None),
+                    ]
+                return web.json_response(
+                    {"type": "abort", "flow_id": FLOW_ID, "reason": self.reconfigure_outcome}
+                )
+            case "DELETE", path if path == f"{FLOWS}/{FLOW_ID}":
+                return web.json_response({"message": "Flow aborted"})
+        return web.Response(status=404)
+
+
+@pytest.fixture
+def fake_hass() -> FakeHomeAssistant:
+    """Home Assistant with the demo entry at this run's gateway address, loaded."""
+    return FakeHomeAssistant(base_url=GATEWAY, states=[("loaded", None)])
+
+
+@pytest.fixture
+async def api(
+    socket_enabled: None, fake_hass: FakeHomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[develop.HomeAssistantApi]:
+    """scripts/develop's client of the fake Home Assistant, polling without pause."""
+    monkeypatch.setattr(develop, "ENTRY_POLL_INTERVAL", 0.0)
+    app = web.Application()
+    app.router.add_route("*", "/{path:.*}", fake_hass.handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, HOST, 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield develop.HomeAssistantApi(session, f"http://{host}:{port}")
+    finally:
+        await runner.cleanup()
+
+
+# set_up_smartwats only reads the emulator's address (the banner its URLs too).
+EMULATOR = cast("Emulator", SimpleNamespace(api_url=GATEWAY, url="http://127.0.0.1:8900/"))
+
+
+async def test_entry_retrying_at_this_address_is_waited_for(
+    api: develop.HomeAssistantApi, fake_hass: FakeHomeAssistant, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not loaded yet (the emulator failed at start) is no other address: wait, no reconfigure."""
+    fake_hass.gateway_unwell = True  # a reconfigure would fail, as it did
+    fake_hass.states = [
+        ("setup_retry", RETRY_REASON),  # at the first look, which finds the entry
+        ("setup_retry", RETRY_REASON),
+        ("setup_retry", RETRY_REASON),
+        ("setup_in_progress", None),
+        ("loaded", None),
+    ]
+    assert await develop.set_up_smartwats(api, EMULATOR) is True
+    assert fake_hass.submitted() == []
+    assert ("DELETE", f"{FLOWS}/{FLOW_ID}", None) in fake_hass.requests  # the look is cancelled
+    output = capsys.readouterr().out
+    waiting = "Waiting for the SmartWats entry to load: Home Assistant reports"
+    assert f"{waiting} setup_retry ({RETRY_REASON})" in output
+    assert f"{waiting} setup_in_progress\n" in output
+    assert output.count(waiting) == 2  # at each change
+    assert "the SmartWats entry is loaded" in output
+    assert "another gateway address" not in output
+
+
+@pytest.mark.parametrize("state", ["setup_retry", "loaded"])
+async def test_entry_at_another_address_is_reconfigured(
+    api: develop.HomeAssistantApi,
+    fake_hass: FakeHomeAssistant,
+    capsys: pytest.CaptureFixture[str],
+    state: str,
+) -> None:
+    """Only an entry set up against another gateway address gets this run's address."""
+    fake_hass.base_url = "http://127.0.0.1:8901/api/"
+    fake_hass.states = [(state, RETRY_REASON if state == "setup_retry" else None)]
+    assert await develop.set_up_smartwats(api, EMULATOR) is True
+    assert fake_hass.submitted() == [
+        {
+            "access_token": develop.ACCESS_TOKEN,
+            "instance_id": develop.INSTANCE_ID,
+            "advanced": {"base_url": GATEWAY},
+        }
+    ]
+    assert fake_hass.base_url == GATEWAY
+    output = capsys.readouterr().out
+    assert "pointed at another gateway address (http://127.0.0.1:8901/api/)" in output
+    assert "the SmartWats entry is loaded" in output
+
+
+async def test_reconfigure_that_fails_stops_develop(
+    api: develop.HomeAssistantApi, fake_hass: FakeHomeAssistant
+) -> None:
+    """At another address with the gateway failing, the reconfigure fails as before: it stops."""
+    fake_hass.base_url = "http://127.0.0.1:8901/api/"
+    fake_hass.states = [("setup_retry", RETRY_REASON)]
+    fake_hass.gateway_unwell = True
+    with pytest.raises(develop.DevelopError, match="stopped at reconfigure"):
+        await develop.set_up_smartwats(api, EMULATOR)
+
+
+async def test_reconfigure_that_aborts_stops_develop(
+    api: develop.HomeAssistantApi, fake_hass: FakeHomeAssistant
+) -> None:
+    """A reconfigure that ends otherwise than with the update is a set-up failure."""
+    fake_hass.base_url = "http://127.0.0.1:8901/api/"
+    fake_hass.reconfigure_outcome = "unique_id_mismatch"
+    with pytest.raises(develop.DevelopError, match="unique_id_mismatch"):
+        await develop.set_up_smartwats(api, EMULATOR)
+
+
+async def test_entry_loaded_at_this_address_is_left_alone(
+    api: develop.HomeAssistantApi, fake_hass: FakeHomeAssistant, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The usual start: nothing to change, nothing to wait for, nothing said."""
+    assert await develop.set_up_smartwats(api, EMULATOR) is True
+    assert fake_hass.submitted() == []
+    assert capsys.readouterr().out == ""
+
+
+async def test_entry_that_never_loads_leaves_home_assistant_running(
+    api: develop.HomeAssistantApi,
+    fake_hass: FakeHomeAssistant,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After the bounded wait, develop says so and goes on (Home Assistant keeps retrying)."""
+    monkeypatch.setattr(develop, "ENTRY_LOAD_TIMEOUT", 0.05)
+    fake_hass.states = [("setup_retry", None)]
+    assert await develop.set_up_smartwats(api, EMULATOR) is False
+    assert fake_hass.submitted() == []
+    output = capsys.readouterr().out
+    assert "Waiting for the SmartWats entry to load: Home Assistant reports setup_retry\n" in output
+    assert "still not loaded after 0.05 s (setup_retry)" in output
+
+
+async def test_entry_that_failed_for_good_is_not_waited_for(
+    api: develop.HomeAssistantApi, fake_hass: FakeHomeAssistant, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Home Assistant does not retry a set-up error: develop says so at once and goes on."""
+    fake_hass.states = [("setup_error", "Invalid access token")]
+    assert await develop.set_up_smartwats(api, EMULATOR) is False
+    assert fake_hass.submitted() == []
+    output = capsys.readouterr().out
+    assert "setup_error (Invalid access token)" in output
+    assert "Waiting" not in output
+
+
+async def test_disabled_entry_is_left_alone(
+    api: develop.HomeAssistantApi, fake_hass: FakeHomeAssistant, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A SmartWats entry the developer disabled is neither reconfigured nor waited for."""
+    fake_hass.base_url = "http://127.0.0.1:8901/api/"
+    fake_hass.states = [("not_loaded", None)]
+    fake_hass.disabled_by = "user"
+    assert await develop.set_up_smartwats(api, EMULATOR) is False
+    assert [request[:2] for request in fake_hass.requests] == [  # no flow
+        ("GET", "/api/config/config_entries/entry")
+    ]
+    assert "disabled" in capsys.readouterr().out
+
+
+async def test_reconfigure_form_without_the_address_is_an_error(
+    api: develop.HomeAssistantApi, fake_hass: FakeHomeAssistant
+) -> None:
+    """A reconfigure form without the address (the integration changed) fails clearly."""
+    fake_hass.start_answer = fake_hass.form() | {"data_schema": fake_hass.form()["data_schema"][:2]}
+    with pytest.raises(develop.DevelopError, match="shows no gateway address"):
+        await develop.set_up_smartwats(api, EMULATOR)
+    assert ("DELETE", f"{FLOWS}/{FLOW_ID}", None) in fake_hass.requests
+
+
+async def test_reconfigure_without_a_form_is_an_error(
+    api: develop.HomeAssistantApi, fake_hass: FakeHomeAssistant
+) -> None:
+    """A reconfigure flow that does not show its form (aborted at once) fails clearly."""
+    fake_hass.start_answer = {"type": "abort", "flow_id": FLOW_ID, "reason": "not_supported"}
+    with pytest.raises(develop.DevelopError, match="not_supported"):
+        await develop.set_up_smartwats(api, EMULATOR)
+    assert fake_hass.submitted() == []
+
+
+async def test_entry_deleted_while_waiting_stops_develop(
+    api: develop.HomeAssistantApi, fake_hass: FakeHomeAssistant
+) -> None:
+    """An entry that disappears while develop waits for it is a set-up failure."""
+    fake_hass.states = [("setup_retry", RETRY_REASON)]
+    fake_hass.deleted_after = 2
+    with pytest.raises(develop.DevelopError, match="disappeared"):
+        await develop.set_up_smartwats(api, EMULATOR)
+
+
+def test_ready_banner_tells_when_the_entry_is_not_loaded(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Whatever was said while waiting, the banner repeats that the entry is not loaded."""
+    settings = develop.Settings(config_dir=develop.SEED_DIR)
+    develop._print_ready(settings, EMULATOR)
+    assert "not loaded" not in capsys.readouterr().out
+    develop._print_ready(settings, EMULATOR, entry_loaded=False)
+    output = capsys.readouterr().out
+    assert "the SmartWats entry is not loaded: see above" in output
+    assert output.rstrip().endswith("Ctrl-C stops both.")  # what tests and developers wait for
