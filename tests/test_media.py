@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+import os
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
@@ -423,6 +424,146 @@ async def test_file_must_exist(
             await call(hass, "send_media", {"target": RECIPIENT_MUM, "media_path": str(path)})
         assert err.value.translation_key == "file_not_found"
     assert sends(emulator) == []
+
+
+SECRET = b"api_password: hunter2"
+
+
+@pytest.fixture
+def outside(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder outside the allowlist, with a secret in it (think secrets.yaml)."""
+    folder = tmp_path_factory.mktemp("outside")
+    (folder / "secrets.yaml").write_bytes(SECRET)
+    (folder / "invoice.pdf").write_bytes(SECRET)
+    return folder
+
+
+async def send_file(hass: HomeAssistant, emulator: Emulator, path: Path) -> str:
+    """Send a local file; return the URL the gateway got."""
+    await call(hass, "send_media", {"target": RECIPIENT_MUM, "media_path": str(path)})
+    return str(sends(emulator)[-1].json["media_url"])
+
+
+async def test_file_swapped_for_a_symlink_is_not_served(
+    hass: HomeAssistant,
+    *,
+    entry: MockConfigEntry,
+    emulator: Emulator,
+    media_dir: Path,
+    outside: Path,
+    hass_client_no_auth: ClientFactory,
+) -> None:
+    """A file replaced by a symlink after the call is a 404: the link is not followed."""
+    url = await send_file(hass, emulator, media_dir / "invoice.pdf")
+    assert (await fetch(hass_client_no_auth, url))[:2] == (200, PDF)
+    (media_dir / "invoice.pdf").unlink()
+    (media_dir / "invoice.pdf").symlink_to(outside / "secrets.yaml")
+    status, body, _ = await fetch(hass_client_no_auth, url)
+    assert status == 404
+    assert SECRET not in body
+
+
+async def test_folder_swapped_for_a_symlink_is_not_served(
+    hass: HomeAssistant,
+    *,
+    entry: MockConfigEntry,
+    emulator: Emulator,
+    media_dir: Path,
+    outside: Path,
+    hass_client_no_auth: ClientFactory,
+) -> None:
+    """A folder on the way replaced by a symlink after the call is a 404 as well."""
+    (media_dir / "sub" / "invoice.pdf").write_bytes(PDF)
+    url = await send_file(hass, emulator, media_dir / "sub" / "invoice.pdf")
+    (media_dir / "sub").rename(media_dir / "old")
+    (media_dir / "sub").symlink_to(outside)
+    status, body, _ = await fetch(hass_client_no_auth, url)
+    assert status == 404
+    assert SECRET not in body
+
+
+async def test_file_swapped_for_something_else_is_not_served(
+    hass: HomeAssistant,
+    *,
+    entry: MockConfigEntry,
+    emulator: Emulator,
+    media_dir: Path,
+    hass_client_no_auth: ClientFactory,
+) -> None:
+    """A file replaced by a pipe (which would block a reader) or a folder is a 404."""
+    first = await send_file(hass, emulator, media_dir / "invoice.pdf")
+    second = await send_file(hass, emulator, media_dir / "a.jpg")
+    (media_dir / "invoice.pdf").unlink()
+    os.mkfifo(media_dir / "invoice.pdf")
+    (media_dir / "a.jpg").unlink()
+    (media_dir / "a.jpg").mkdir()
+    assert (await fetch(hass_client_no_auth, first))[0] == 404
+    assert (await fetch(hass_client_no_auth, second))[0] == 404
+
+
+async def test_allowlist_is_checked_when_served(
+    hass: HomeAssistant,
+    *,
+    entry: MockConfigEntry,
+    emulator: Emulator,
+    media_dir: Path,
+    hass_client_no_auth: ClientFactory,
+) -> None:
+    """A folder taken off the allowlist after the call is no longer served."""
+    url = await send_file(hass, emulator, media_dir / "invoice.pdf")
+    hass.config.allowlist_external_dirs = set()
+    assert (await fetch(hass_client_no_auth, url))[0] == 404
+
+
+async def test_symlink_at_call_time(
+    hass: HomeAssistant,
+    *,
+    entry: MockConfigEntry,
+    emulator: Emulator,
+    media_dir: Path,
+    outside: Path,
+    hass_client_no_auth: ClientFactory,
+) -> None:
+    """A symlink is judged by where it leads when the action is called, and that file is sent.
+
+    Out of the allowlist: rejected. Within it: the file it led to is served, whatever the
+    link points at later.
+    """
+    (media_dir / "secrets.yaml").symlink_to(outside / "secrets.yaml")
+    with pytest.raises(ServiceValidationError) as err:
+        await send_file(hass, emulator, media_dir / "secrets.yaml")
+    assert err.value.translation_key == "path_not_allowed"
+    assert sends(emulator) == []
+    (media_dir / "latest.pdf").symlink_to(media_dir / "invoice.pdf")
+    url = await send_file(hass, emulator, media_dir / "latest.pdf")
+    assert url.endswith("/latest.pdf")
+    (media_dir / "latest.pdf").unlink()
+    (media_dir / "latest.pdf").symlink_to(media_dir / "a.jpg")
+    assert (await fetch(hass_client_no_auth, url))[:2] == (200, PDF)
+
+
+async def test_media_source_file_swapped_for_a_symlink(
+    hass: HomeAssistant,
+    *,
+    entry: MockConfigEntry,
+    emulator: Emulator,
+    media_dir: Path,
+    outside: Path,
+    hass_client_no_auth: ClientFactory,
+) -> None:
+    """A local media-source file replaced by a symlink after the call is a 404 too."""
+    assert await async_setup_component(hass, "media_source", {})
+    await call(
+        hass,
+        "send_media",
+        {"target": RECIPIENT_MUM, "media_content_id": "media-source://media_source/local/a.jpg"},
+    )
+    url = sends(emulator)[-1].json["media_url"]
+    (media_dir / "a.jpg").unlink()
+    (media_dir / "a.jpg").symlink_to(outside / "secrets.yaml")
+    status, body, _ = await fetch(hass_client_no_auth, url)
+    assert status == 404
+    assert SECRET not in body
 
 
 async def test_no_reachable_url(

@@ -27,10 +27,10 @@ from custom_components.smartwats.api import (
 )
 from custom_components.smartwats.const import CONF_SEND_INTERVAL, DOMAIN, EVENT_MESSAGE_SENT
 from custom_components.smartwats.sender import OutgoingMessage, SendOutcome, text_sender
-from smartwats_emulator import Emulator
+from smartwats_emulator import Emulator, Fault
 from smartwats_emulator.params import SEND_ENDPOINTS, RecordedRequest
 
-from .conftest import RECIPIENT_MUM
+from .conftest import LINKED_PHONE, RECIPIENT_MUM
 
 INTERVAL = 5.0
 
@@ -151,11 +151,165 @@ async def test_unload_stops_waiting_messages(
     second = send_text(hass, [RECIPIENT_MUM], "b")
     await settle()
     assert await hass.config_entries.async_unload(entry.entry_id)
-    for task in (first, second):
-        with pytest.raises(HomeAssistantError) as err:
-            await task
-        assert err.value.translation_key == "sender_stopped"
+    with pytest.raises(HomeAssistantError) as err:
+        await first
+    assert err.value.translation_key == "send_failures"
+    assert "966501111111: " in str(err.value)
+    with pytest.raises(HomeAssistantError) as err:
+        await second
+    assert err.value.translation_key == "sender_stopped"
     assert len(sends(emulator)) == 1
+
+
+def stopped_text(target: str) -> str:
+    """How the error of a send names a target that was not sent because the entry unloaded."""
+    return f"{target}: The SmartWats entry {LINKED_PHONE} was unloaded before the message was sent"
+
+
+async def test_unload_mid_send_keeps_what_was_sent(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    emulator: Emulator,
+    instance_id: str,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """An unload in the pause of a bulk send: what was sent stays sent, each unsent one is named.
+
+    The caller asked for a response, which an error replaces: the sent message's id is in the
+    `smartwats_message_sent` event of the call's context, and only the unsent targets are named.
+    """
+    targets = [RECIPIENT_MUM, "966501111111", "966502222222"]
+    stats = entry.runtime_data.stats
+    events = async_capture_events(hass, EVENT_MESSAGE_SENT)
+    context = Context()
+    task = asyncio.create_task(
+        hass.services.async_call(
+            DOMAIN,
+            "send_text",
+            {"target": targets, "message": "bulk"},
+            blocking=True,
+            context=context,
+            return_response=True,
+        )
+    )
+    await until(lambda: stats.sent == 1)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    with pytest.raises(HomeAssistantError) as err:
+        await task
+    assert err.value.translation_key == "send_failures"
+    assert str(err.value) == "2 of 3 messages failed: " + "; ".join(
+        stopped_text(target) for target in targets[1:]
+    )
+    advance(hass, freezer, 3 * INTERVAL)
+    await settle()
+    [message] = emulator.sent(instance_id)
+    assert [r.json["number"] for r in sends(emulator)] == [RECIPIENT_MUM]
+    assert [(e.data["target"], e.data["message_id"], e.context) for e in events] == [
+        (RECIPIENT_MUM, message.message_id, context)
+    ]
+    assert (stats.sent, stats.failed) == (1, 2)
+
+
+async def test_unload_while_a_message_is_in_flight(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    emulator: Emulator,
+    instance_id: str,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The gateway answers a message after the entry unloaded: it still counts as sent."""
+    targets = [RECIPIENT_MUM, "966501111111", "966502222222"]
+    stats = entry.runtime_data.stats
+    events = async_capture_events(hass, EVENT_MESSAGE_SENT)
+    # The fault must hold up the send, not a request left over from setting up.
+    await hass.async_block_till_done()
+    await settle()
+    emulator.set_fault(instance_id, Fault("latency", count=1, delay=1.0))
+    task = send_text(hass, targets, "slow")
+    await until(lambda: len(sends(emulator)) == 1)
+    await settle()
+    assert not task.done()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    advance(hass, freezer, 1)
+    with pytest.raises(HomeAssistantError) as err:
+        await task
+    assert err.value.translation_key == "send_failures"
+    assert str(err.value) == "2 of 3 messages failed: " + "; ".join(
+        stopped_text(target) for target in targets[1:]
+    )
+    [message] = emulator.sent(instance_id)
+    assert [(e.data["target"], e.data["message_id"]) for e in events] == [
+        (RECIPIENT_MUM, message.message_id)
+    ]
+    assert len(sends(emulator)) == 1
+    assert (stats.sent, stats.failed) == (1, 2)
+
+
+CHECK_ENDPOINTS = frozenset({"check_phone", "check_phones_batch"})
+
+
+def paced_requests(emulator: Emulator) -> list[str]:
+    """The endpoints of the sends and number checks the gateway received, oldest first."""
+    return [
+        request.endpoint
+        for request in emulator.requests
+        if request.endpoint in SEND_ENDPOINTS | CHECK_ENDPOINTS
+    ]
+
+
+def check(hass: HomeAssistant, service: str, data: dict[str, Any]) -> asyncio.Task[Any]:
+    """Start a number check in the background."""
+    return asyncio.create_task(
+        hass.services.async_call(DOMAIN, service, data, blocking=True, return_response=True)
+    )
+
+
+async def test_checks_wait_their_turn(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    emulator: Emulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Number checks queue with the messages: in order, `send_interval` apart (ban trigger)."""
+    stats = entry.runtime_data.stats
+    bulk = send_text(hass, [RECIPIENT_MUM, "966501111111"], "bulk")
+    await until(lambda: stats.sent == 1)
+    one = check(hass, "check_phone", {"phone": RECIPIENT_MUM})
+    many = check(hass, "check_phones", {"phones": [RECIPIENT_MUM, "966501111111"]})
+    later = send_text(hass, [RECIPIENT_MUM], "later")
+    await settle()
+    assert paced_requests(emulator) == ["send"]
+    advance(hass, freezer, INTERVAL)
+    await bulk
+    await settle()
+    assert paced_requests(emulator) == ["send", "send"]
+    advance(hass, freezer, INTERVAL)
+    assert (await one)["exists"] is True
+    await settle()
+    assert paced_requests(emulator) == ["send", "send", "check_phone"]
+    advance(hass, freezer, INTERVAL)
+    assert len((await many)["results"]) == 2
+    await settle()
+    assert not later.done()
+    advance(hass, freezer, INTERVAL)
+    await later
+    assert paced_requests(emulator) == ["send", "send", "check_phone", "check_phones_batch", "send"]
+
+
+async def test_check_fails_when_the_queue_stops(
+    hass: HomeAssistant, entry: MockConfigEntry, emulator: Emulator
+) -> None:
+    """A check waiting its turn fails at once when the entry unloads; the gateway is not asked."""
+    bulk = send_text(hass, [RECIPIENT_MUM], "a")
+    await until(lambda: len(sends(emulator)) == 1)
+    await bulk
+    task = check(hass, "check_phone", {"phone": RECIPIENT_MUM})
+    await settle()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    with pytest.raises(HomeAssistantError) as err:
+        await task
+    assert err.value.translation_key == "sender_stopped"
+    assert paced_requests(emulator) == ["send"]
 
 
 async def test_events_counters_and_context(

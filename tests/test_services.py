@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Any
 from unittest.mock import patch
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_WEBHOOK_ID, Platform
-from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError, Unauthorized
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    MockUser,
+    async_capture_events,
+)
 
 from custom_components.smartwats.const import (
     CONF_INSTANCE_ID,
@@ -231,6 +237,77 @@ async def test_partial_failure_names_each_failed_target(
     assert len(sends(emulator)) == 3
     assert [event.data["target"] for event in events] == [RECIPIENT_MUM]
     assert (entry.runtime_data.stats.sent, entry.runtime_data.stats.failed) == (1, 2)
+
+
+async def until(predicate: Callable[[], bool]) -> None:
+    """Let the loop run (I/O included) until ``predicate`` holds."""
+    for _ in range(50_000):
+        if predicate():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("timed out")
+
+
+async def test_one_entry_stopping_keeps_the_other_entrys_results(
+    hass: HomeAssistant,
+    *,
+    entry: MockConfigEntry,
+    emulator: Emulator,
+    access_token: str,
+    instance_id: str,
+    group_id: str,
+) -> None:
+    """One call over two instances: one unloads mid-send; the other's messages stay sent.
+
+    The error names exactly the messages that were not sent; the ids of the sent ones are in
+    the events of the call's context.
+    """
+    other_id = emulator.add_instance(access_token, linked=True, phone="966500000002")
+    other = MockConfigEntry(
+        domain=DOMAIN,
+        title="other",
+        unique_id=other_id,
+        data={**entry.data, CONF_INSTANCE_ID: other_id, CONF_WEBHOOK_ID: "f" * 64},
+        # A long pause after each message: the entry unloads during the first one.
+        options={**entry.options, CONF_SEND_INTERVAL: 60},
+    )
+    other.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(other.entry_id)
+    await hass.async_block_till_done()
+    events = async_capture_events(hass, EVENT_MESSAGE_SENT)
+    context = Context()
+    task = asyncio.create_task(
+        hass.services.async_call(
+            DOMAIN,
+            "send_text",
+            {
+                "config_entry_id": other.entry_id,
+                "target": ["966501111111", "966502222222", "966503333333"],
+                "entity_id": [MUM_ENTITY, FAMILY_ENTITY],
+                "message": "Hi",
+            },
+            blocking=True,
+            context=context,
+            return_response=True,
+        )
+    )
+    await until(lambda: len(events) == 3)
+    assert await hass.config_entries.async_unload(other.entry_id)
+    with pytest.raises(HomeAssistantError) as err:
+        await task
+    assert err.value.translation_key == "send_failures"
+    assert str(err.value) == "2 of 5 messages failed: " + "; ".join(
+        f"{target}: The SmartWats entry other was unloaded before the message was sent"
+        for target in ("966502222222", "966503333333")
+    )
+    sent = {message.message_id: message.to for message in emulator.sent(instance_id)}
+    sent |= {message.message_id: message.to for message in emulator.sent(other_id)}
+    assert len(sent) == len(sends(emulator)) == 3
+    assert sorted((e.data["target"], e.context) for e in events) == sorted(
+        [(RECIPIENT_MUM, context), (group_id, context), ("966501111111", context)]
+    )
+    assert {e.data["message_id"] for e in events} == set(sent)
+    assert entry.runtime_data.stats.sent == 2
 
 
 async def test_single_failure_raises_its_own_error(
@@ -595,6 +672,20 @@ async def test_check_phones(
     assert request.json == {"phones": [RECIPIENT_MUM, "9991234567"]}
 
 
+async def test_check_phones_limit(
+    hass: HomeAssistant, entry: MockConfigEntry, emulator: Emulator
+) -> None:
+    """At most 50 numbers per call: more is bad input, and the gateway is not asked."""
+    numbers = [f"9665{index:08d}" for index in range(51)]
+    response = await call(hass, "check_phones", {"phones": numbers[:50]}, response=True)
+    assert len(response["results"]) == 50
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "check_phones", {"phones": numbers}, response=True)
+    assert err.value.translation_key == "too_many_phones"
+    assert str(err.value) == "Check at most 50 numbers per call, not 51"
+    assert [r.endpoint for r in emulator.requests].count("check_phones_batch") == 1
+
+
 @pytest.mark.parametrize(
     ("service", "data"),
     [("check_phone", {"phone": "12"}), ("check_phones", {"phones": [RECIPIENT_MUM, "12"]})],
@@ -650,6 +741,29 @@ async def test_logout(
     assert entry.state is ConfigEntryState.LOADED
     # Logged out already: fine.
     await call(hass, "logout", {})
+
+
+async def test_logout_needs_an_admin(
+    hass: HomeAssistant,
+    *,
+    entry: MockConfigEntry,
+    emulator: Emulator,
+    instance_id: str,
+    hass_read_only_user: MockUser,
+    hass_admin_user: MockUser,
+) -> None:
+    """Only an administrator may unlink the session (another user could not link it again)."""
+    with pytest.raises(Unauthorized):
+        await hass.services.async_call(
+            DOMAIN, "logout", {}, blocking=True, context=Context(user_id=hass_read_only_user.id)
+        )
+    assert "logout" not in [r.endpoint for r in emulator.requests]
+    assert emulator.instance_state(instance_id) == "linked"
+    assert entry.runtime_data.coordinator.data.linked
+    await hass.services.async_call(
+        DOMAIN, "logout", {}, blocking=True, context=Context(user_id=hass_admin_user.id)
+    )
+    assert emulator.instance_state(instance_id) != "linked"
 
 
 @pytest.mark.usefixtures("no_retry_delay")

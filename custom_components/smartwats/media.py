@@ -6,6 +6,11 @@ is therefore kept here and served by `SmartwatsMediaView` under a random, single
 path of its own that expires after `MEDIA_URL_TTL`; an unknown or expired path is a 404 and
 nothing else is reachable through the view. No timer runs: expired paths are dropped whenever the
 store is used, and at most `MEDIA_MAX_PENDING` wait at once (the oldest goes first).
+
+A local file is resolved when the action is called and served from that resolved path only: when
+it is fetched (minutes later, maybe), it must still be allowlisted, be a regular file, and no part
+of its path may be a symlink, so that nothing swapped in meanwhile (a link to secrets.yaml) is
+served.
 """
 
 from __future__ import annotations
@@ -14,16 +19,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from http import HTTPStatus
 import mimetypes
+import os
 from pathlib import Path
 import re
 import secrets
+import stat
+from typing import BinaryIO
 from urllib.parse import quote, urlsplit
 
 from aiohttp import hdrs, web
 from homeassistant.components.http.auth import async_sign_path
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers.http import HomeAssistantView
+from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
@@ -35,15 +43,21 @@ _DEFAULT_CONTENT_TYPE = "application/octet-stream"
 _UNSAFE_FILENAME = re.compile(r"[^\w.\-]+")
 _CAMERA_DOMAIN = "camera"
 _CAMERA_PREFIX = f"media-source://{_CAMERA_DOMAIN}/"
+_READ_CHUNK = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MediaItem:
-    """Something Home Assistant serves: a file on disk or bytes in memory."""
+    """Something Home Assistant serves: a file on disk or bytes in memory.
+
+    ``path`` is resolved (no symlinks in it); ``allowlisted`` says that it must still be in
+    `allowlist_external_dirs` when served (a file an action named; not a media-source item).
+    """
 
     filename: str
     content_type: str
     path: Path | None = None
+    allowlisted: bool = False
     content: bytes | None = None
 
 
@@ -141,10 +155,65 @@ class SmartwatsMediaView(HomeAssistantView):
             hdrs.CONTENT_DISPOSITION: f"inline; filename*=UTF-8''{quote(item.filename)}",
             hdrs.CACHE_CONTROL: "no-store",
         }
-        if item.path is not None:
-            # Streams the file; aiohttp reads it in the executor.
-            return web.FileResponse(item.path, headers=headers)
-        return web.Response(body=item.content, headers=headers)
+        if item.path is None:
+            return web.Response(body=item.content, headers=headers)
+        hass = request.app[KEY_HASS]
+        opened = await hass.async_add_executor_job(
+            _open_served_file, hass, item.path, item.allowlisted
+        )
+        if opened is None:
+            return web.Response(status=HTTPStatus.NOT_FOUND)
+        # Streamed from the file that passed the checks, not opened again by path.
+        file, size = opened
+        try:
+            response = web.StreamResponse(headers=headers)
+            response.content_length = size
+            await response.prepare(request)
+            remaining = size
+            while remaining > 0 and (
+                chunk := await hass.async_add_executor_job(file.read, min(_READ_CHUNK, remaining))
+            ):
+                remaining -= len(chunk)
+                await response.write(chunk)
+        finally:
+            file.close()
+        await response.write_eof()
+        return response
+
+
+def _open_served_file(
+    hass: HomeAssistant, path: Path, allowlisted: bool
+) -> tuple[BinaryIO, int] | None:
+    """Open a stored file to serve it, or return None when it may not be served any more."""
+    if allowlisted and not hass.config.is_allowed_path(str(path)):
+        return None
+    return _open_regular_file(path)
+
+
+def _open_regular_file(path: Path) -> tuple[BinaryIO, int] | None:
+    """Open a regular file at an absolute path that has no symlink in it; return it and its size.
+
+    Each folder is opened relative to the one before it with O_NOFOLLOW, so that a symlink put
+    anywhere on the path is refused rather than followed, with no gap between check and use.
+    O_NONBLOCK keeps a named pipe put in the file's place from blocking the open.
+    """
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        folder = os.open(path.anchor, flags | os.O_DIRECTORY)
+        try:
+            for part in path.parts[1:-1]:
+                parent, folder = folder, os.open(part, flags | os.O_DIRECTORY, dir_fd=folder)
+                os.close(parent)
+            fd = os.open(path.name, flags | os.O_NONBLOCK, dir_fd=folder)
+        finally:
+            os.close(folder)
+    except OSError:
+        return None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        return None
+    return os.fdopen(fd, "rb"), info.st_size
 
 
 @callback
@@ -169,28 +238,48 @@ def media_from_url(url: str) -> PreparedMedia:
     return PreparedMedia(filename=None, url=url)
 
 
+def _resolve_file(path: Path) -> Path | None:
+    """Return where a path leads now if that is a file (symlinks followed), else None."""
+    try:
+        resolved = path.resolve(strict=True)
+    except OSError, RuntimeError:  # missing, or a symlink loop
+        return None
+    return resolved if resolved.is_file() else None
+
+
+def _file_not_found(path: object) -> ServiceValidationError:
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="file_not_found",
+        translation_placeholders={"path": str(path)},
+    )
+
+
 async def async_media_from_path(hass: HomeAssistant, path: str) -> PreparedMedia:
-    """Prepare a local file, which must be in `allowlist_external_dirs`."""
+    """Prepare a local file, which must be in `allowlist_external_dirs`.
 
-    def check() -> tuple[bool, bool]:
-        allowed = hass.config.is_allowed_path(path)
-        return allowed, allowed and Path(path).is_file()
+    The file a symlink leads to now is the one sent: the resolved path is kept (and checked again
+    when it is served).
+    """
 
-    allowed, is_file = await hass.async_add_executor_job(check)
+    def check() -> tuple[bool, Path | None]:
+        if not hass.config.is_allowed_path(path):
+            return False, None
+        return True, _resolve_file(Path(path))
+
+    allowed, resolved = await hass.async_add_executor_job(check)
     if not allowed:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="path_not_allowed",
             translation_placeholders={"path": path},
         )
-    if not is_file:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="file_not_found",
-            translation_placeholders={"path": path},
-        )
+    if resolved is None:
+        raise _file_not_found(path)
     filename = safe_filename(path)
-    item = MediaItem(filename=filename, content_type=_content_type(filename), path=Path(path))
+    item = MediaItem(
+        filename=filename, content_type=_content_type(filename), path=resolved, allowlisted=True
+    )
     return PreparedMedia(filename=filename, served=item)
 
 
@@ -246,14 +335,13 @@ async def async_media_from_source(hass: HomeAssistant, media_content_id: str) ->
             translation_placeholders={"media_content_id": media_content_id, "error": str(err)},
         ) from err
     if media.path is not None:
-        if not await hass.async_add_executor_job(media.path.is_file):
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="file_not_found",
-                translation_placeholders={"path": str(media.path)},
-            )
+        # Resolved now like a file path; the media source, not the allowlist, decides what it
+        # serves, so only the symlink and file checks apply when it is fetched.
+        resolved = await hass.async_add_executor_job(_resolve_file, media.path)
+        if resolved is None:
+            raise _file_not_found(media.path)
         filename = safe_filename(media.path.name)
-        item = MediaItem(filename=filename, content_type=media.mime_type, path=media.path)
+        item = MediaItem(filename=filename, content_type=media.mime_type, path=resolved)
         return PreparedMedia(filename=filename, served=item)
     filename = safe_filename(urlsplit(media.url).path)
     if media.url.startswith("/"):

@@ -5,7 +5,9 @@ call's messages are sent one after the other, calls in the order they arrived (a
 `send_interval` seconds (options) pass between the answer to one message and the next request, so
 that WhatsApp never sees a burst. Nothing is dropped: a bulk send just takes longer. Every target
 is attempted even when others fail; a message whose outcome is unknown (it may have been sent) is
-reported as such and never sent again.
+reported as such and never sent again. When the entry unloads, the messages not sent yet fail at
+once and the ones sent keep their ids. Other requests that WhatsApp watches for abuse (number
+checks) wait their turn in the same queue (`SmartwatsSender.async_call`).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from .const import (
     EVENT_MESSAGE_SENT,
     LOGGER,
 )
-from .coordinator import SmartwatsConfigEntry
+from .coordinator import SmartwatsConfigEntry, SmartwatsData
 
 GROUP_SUFFIX: Final = "@g.us"
 
@@ -116,12 +118,17 @@ class SendOutcome:
 
 @callback
 def async_gateway_error(
-    hass: HomeAssistant, entry: SmartwatsConfigEntry, err: SmartwatsError | ValueError
+    hass: HomeAssistant,
+    entry: SmartwatsConfigEntry,
+    err: SmartwatsError | ValueError,
+    *,
+    data: SmartwatsData | None = None,
 ) -> HomeAssistantError:
     """Return the translated error for a gateway failure, acting on what it reveals.
 
     A bad token starts re-authentication; a session that is not linked (any more) is recorded on
-    the link coordinator, which raises the relink repair.
+    the link coordinator, which raises the relink repair. ``data`` is the entry's runtime data
+    when the entry may have unloaded while the request was under way (`SmartwatsSender.data`).
     """
     error = str(err)
     key: str
@@ -129,7 +136,7 @@ def async_gateway_error(
         entry.async_start_reauth(hass)
         key = "invalid_auth"
     elif isinstance(err, SmartwatsLoggedOutError | SmartwatsNotLinkedError):
-        entry.runtime_data.coordinator.async_set_logged_out()
+        (data or entry.runtime_data).coordinator.async_set_logged_out()
         key = "not_linked"
     elif isinstance(err, SmartwatsInstanceError):
         key = "invalid_instance"
@@ -162,15 +169,27 @@ class SmartwatsSender:
         self._lock = asyncio.Lock()
         self._stopped = asyncio.Event()
         self._next_at = 0.0
+        # The entry's runtime data, kept when the queue stops (see `data`).
+        self._data: SmartwatsData | None = None
 
     @property
     def interval(self) -> float:
-        """Seconds between the answer to one message and the next request."""
+        """Seconds between the answer to one request and the next request."""
         return float(self.entry.options.get(CONF_SEND_INTERVAL, DEFAULT_SEND_INTERVAL))
+
+    @property
+    def data(self) -> SmartwatsData:
+        """The entry's runtime data, even once the entry has unloaded.
+
+        The entry drops it right after the queue stops, while a request may still be under way:
+        its answer is still counted and acted on.
+        """
+        return self._data if self._data is not None else self.entry.runtime_data
 
     @callback
     def async_stop(self) -> None:
-        """Stop the queue (the entry unloads): waiting messages fail at once."""
+        """Stop the queue (the entry unloads): waiting messages and requests fail at once."""
+        self._data = getattr(self.entry, "runtime_data", None)
         self._stopped.set()
 
     async def async_send(
@@ -178,25 +197,27 @@ class SmartwatsSender:
     ) -> SendOutcome:
         """Send the messages in order, paced; return what was sent and what failed.
 
-        Raises `HomeAssistantError` only when the queue stops (the entry unloads) meanwhile.
+        Never raises for a message: when the queue stops (the entry unloads) meanwhile, the
+        messages not sent yet fail with `sender_stopped` and the ones sent keep their ids.
         """
         outcome = SendOutcome(total=len(messages))
-        loop = self.hass.loop
         async with self._lock:
             for message in messages:
-                if self._next_at > loop.time() or self._stopped.is_set():
-                    await self._async_wait_turn()
+                if not await self._async_wait_turn():
+                    self._async_fail(outcome, message.target, self._stopped_error())
+                    continue
                 try:
                     result = await message.send(self.client, message.target)
                 except (SmartwatsError, ValueError) as err:
                     LOGGER.debug("Sending %s to %s failed: %s", message.type, message.target, err)
-                    error = async_gateway_error(self.hass, self.entry, err)
+                    error = async_gateway_error(self.hass, self.entry, err, data=self.data)
                     error.__cause__ = err
-                    outcome.failures.append((message.target, error))
-                    self.entry.runtime_data.stats.async_count_failed()
+                    self._async_fail(outcome, message.target, error)
                 else:
                     outcome.sent.append(SentMessage(message.target, result.message_id))
-                    self.entry.runtime_data.stats.async_count_sent()
+                    self.data.stats.async_count_sent()
+                    # Only a live session sends: evidence that the instance is linked.
+                    self.data.coordinator.async_set_linked()
                     self.hass.bus.async_fire(
                         EVENT_MESSAGE_SENT,
                         {
@@ -212,16 +233,37 @@ class SmartwatsSender:
                     self._next_at = self.hass.loop.time() + self.interval
         return outcome
 
-    async def _async_wait_turn(self) -> None:
-        """Wait until `send_interval` has passed since the last message, unless stopped."""
+    async def async_call[T](self, request: Callable[[SmartwatsClient], Awaitable[T]]) -> T:
+        """Make one gateway request (not a message) in the queue's turn, paced like a message.
+
+        Raises `HomeAssistantError` (`sender_stopped`) when the queue stops before its turn;
+        the request's own errors are the caller's to map (`async_gateway_error`).
+        """
+        async with self._lock:
+            if not await self._async_wait_turn():
+                raise self._stopped_error()
+            try:
+                return await request(self.client)
+            finally:
+                self._next_at = self.hass.loop.time() + self.interval
+
+    async def _async_wait_turn(self) -> bool:
+        """Wait until `send_interval` has passed since the last request; False once stopped."""
         delay = self._next_at - self.hass.loop.time()
         if delay > 0 and not self._stopped.is_set():
             with suppress(TimeoutError):
                 async with asyncio.timeout(delay):
                     await self._stopped.wait()
-        if self._stopped.is_set():
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="sender_stopped",
-                translation_placeholders={"name": self.entry.title},
-            )
+        return not self._stopped.is_set()
+
+    @callback
+    def _async_fail(self, outcome: SendOutcome, target: str, error: HomeAssistantError) -> None:
+        outcome.failures.append((target, error))
+        self.data.stats.async_count_failed()
+
+    def _stopped_error(self) -> HomeAssistantError:
+        return HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="sender_stopped",
+            translation_placeholders={"name": self.entry.title},
+        )

@@ -2,7 +2,9 @@
 
 Every handler resolves its config entry (optional while exactly one is loaded), checks all of its
 input and prepares any media before the first message goes out, so that bad input never leaves
-half a bulk send behind. Send actions optionally return the ids of the messages sent.
+half a bulk send behind. Send actions optionally return the ids of the messages sent; when some
+fail, the error names each failed target instead. Number checks wait their turn in the send queue
+(bulk look-ups are a known ban trigger); logging out is for administrators only.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from homeassistant.core import (
 )
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, entity_registry as er
+from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.util.json import JsonValueType
 import probatio
 from yarl import URL
@@ -105,6 +108,7 @@ ATTR_PHONES: Final = "phones"
 MIN_ALBUM_ITEMS: Final = 2
 MAX_ALBUM_ITEMS: Final = 10
 MAX_CAROUSEL_CARDS: Final = 10
+MAX_CHECK_PHONES: Final = 50
 
 _ENTRY_SCHEMA: Final = {probatio.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
 _TARGET_SCHEMA: Final = {
@@ -333,7 +337,11 @@ async def _async_send(
     build: SendBuilder,
     media: Sequence[PreparedMedia] = (),
 ) -> ServiceResponse:
-    """Send one message to every recipient through each instance's queue."""
+    """Send one message to every recipient through each instance's queue.
+
+    A queue that stops (its entry unloads) fails only its own unsent messages: every instance's
+    outcome is kept, and the error names each failed target.
+    """
     recipients = _recipients(call)
     serves_media = any(item.needs_base_url for item in media)
     batches = []
@@ -601,20 +609,25 @@ async def _async_get_groups(call: ServiceCall) -> ServiceResponse:
 async def _async_check_phone(call: ServiceCall) -> ServiceResponse:
     entry = _service_entry(call)
     number = _normalize(entry, call.data[ATTR_PHONE], "invalid_phone")
+    sender = entry.runtime_data.sender
     try:
-        check = await entry.runtime_data.client.check_phone(number)
+        check = await sender.async_call(lambda client: client.check_phone(number))
     except SmartwatsError as err:
-        raise async_gateway_error(call.hass, entry, err) from err
+        raise async_gateway_error(call.hass, entry, err, data=sender.data) from err
     return {"phone": check.phone, "exists": check.exists, "jid": check.jid}
 
 
 async def _async_check_phones(call: ServiceCall) -> ServiceResponse:
     entry = _service_entry(call)
-    numbers = [_normalize(entry, phone, "invalid_phone") for phone in call.data[ATTR_PHONES]]
+    phones: list[str] = call.data[ATTR_PHONES]
+    if len(phones) > MAX_CHECK_PHONES:
+        raise _validation_error("too_many_phones", count=len(phones), max=MAX_CHECK_PHONES)
+    numbers = [_normalize(entry, phone, "invalid_phone") for phone in phones]
+    sender = entry.runtime_data.sender
     try:
-        checks = await entry.runtime_data.client.check_phones(numbers)
+        checks = await sender.async_call(lambda client: client.check_phones(numbers))
     except SmartwatsError as err:
-        raise async_gateway_error(call.hass, entry, err) from err
+        raise async_gateway_error(call.hass, entry, err, data=sender.data) from err
     return {
         "results": [
             {"phone": check.phone, "exists": check.exists, "jid": check.jid} for check in checks
@@ -657,4 +670,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         hass.services.async_register(
             DOMAIN, name, handler, schema=schema, supports_response=SupportsResponse.ONLY
         )
-    hass.services.async_register(DOMAIN, SERVICE_LOGOUT, _async_logout, schema=ENTRY_ONLY_SCHEMA)
+    # Only an administrator may unlink the session: linking it again takes one.
+    async_register_admin_service(
+        hass, DOMAIN, SERVICE_LOGOUT, _async_logout, schema=ENTRY_ONLY_SCHEMA
+    )
