@@ -8,7 +8,8 @@ from unittest.mock import patch
 from homeassistant.components.notify import ATTR_MESSAGE, ATTR_TITLE, SERVICE_SEND_MESSAGE
 from homeassistant.components.notify.const import DOMAIN as NOTIFY_DOMAIN
 from homeassistant.config_entries import ConfigSubentry
-from homeassistant.const import ATTR_ENTITY_ID, Platform
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
@@ -16,6 +17,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
+    async_fire_time_changed,
     snapshot_platform,
 )
 from syrupy.assertion import SnapshotAssertion
@@ -25,9 +27,10 @@ from custom_components.smartwats.const import (
     CONF_SEND_INTERVAL,
     DOMAIN,
     EVENT_MESSAGE_SENT,
+    LINKED_POLL_INTERVAL,
 )
 from custom_components.smartwats.notify import format_message
-from smartwats_emulator import Emulator
+from smartwats_emulator import Emulator, Fault
 
 from .conftest import RECIPIENT_MUM
 
@@ -154,3 +157,31 @@ async def test_send_message_failure(
 def test_format_message(title: str | None, expected: str) -> None:
     """Only a real title makes a bold first line."""
     assert format_message("Hi", title) == expected
+
+
+@pytest.mark.usefixtures("no_retry_delay")
+async def test_available_after_a_failed_probe(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    emulator: Emulator,
+    instance_id: str,
+    entry: MockConfigEntry,
+) -> None:
+    """A failed link probe (a gateway hiccup) never makes notify.send_message skip an alert."""
+    emulator.set_fault(instance_id, Fault("outage"))
+    freezer.tick(LINKED_POLL_INTERVAL)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert not entry.runtime_data.coordinator.last_update_success
+    assert hass.states.get(MUM).state != STATE_UNAVAILABLE
+
+    emulator.set_fault(instance_id, None)
+    await hass.services.async_call(
+        NOTIFY_DOMAIN,
+        SERVICE_SEND_MESSAGE,
+        {ATTR_ENTITY_ID: MUM, ATTR_MESSAGE: "Door open"},
+        blocking=True,
+    )
+    assert [sent.payload["message"] for sent in emulator.sent(instance_id)] == ["Door open"]
+    # The send proved the session alive: the link state is back at once, not at the next probe.
+    assert entry.runtime_data.coordinator.last_update_success

@@ -55,6 +55,16 @@ class SmartwatsNotifyEntity(SmartwatsEntity, NotifyEntity):
         self._entry = entry
         self.target: str = subentry.data[CONF_TARGET]
 
+    @property
+    @override
+    def available(self) -> bool:
+        """Always, while the entry is loaded: a message is sent or fails, never skipped.
+
+        A failed link probe only shows that the gateway was unreachable at that moment, and Home
+        Assistant silently skips a notify call to an unavailable entity.
+        """
+        return True
+
     @override
     async def async_send_message(self, message: str, title: str | None = None) -> None:
         """Send the message as text through the instance's send queue."""
