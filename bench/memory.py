@@ -14,7 +14,10 @@ import gc
 import os
 import sys
 
+from homeassistant.const import CONF_WEBHOOK_ID
+
 from custom_components.smartwats.inbound import RECENT_MESSAGE_IDS
+from custom_components.smartwats.webhook import WEBHOOK_INBOXES
 
 from .bodies import smartwats_bodies
 from .home import Home
@@ -59,7 +62,7 @@ async def async_bench_memory(home: Home, count: int) -> dict[str, object]:
     await _async_post(home, home.floor_url, warm)
     ours_rss, ours_blocks = await _async_growth(home, home.smartwats_url, count)
     floor_rss, floor_blocks = await _async_growth(home, home.floor_url, count)
-    webhook = home.entry.runtime_data.webhook
+    inbox = home.hass.data[WEBHOOK_INBOXES][home.entry.data[CONF_WEBHOOK_ID]]
     mb = 1024 * 1024
     return {
         "posts": count,
@@ -68,7 +71,7 @@ async def async_bench_memory(home: Home, count: int) -> dict[str, object]:
         "smartwats_allocated_blocks_growth": ours_blocks,
         "floor_rss_growth_mb": floor_rss / mb,
         "floor_allocated_blocks_growth": floor_blocks,
-        "recent_ids_remembered": len(webhook.recent_ids),
+        "recent_ids_remembered": len(inbox.recent_ids),
         "recent_ids_bound": RECENT_MESSAGE_IDS,
         "targets": {
             "smartwats_rss_growth_mb": {

@@ -81,6 +81,7 @@ def mock_config_entry(emulator: Emulator, access_token: str, instance_id: str) -
         title=LINKED_PHONE,
         unique_id=instance_id,
         version=1,
+        minor_version=2,
         data={
             CONF_ACCESS_TOKEN: access_token,
             CONF_INSTANCE_ID: instance_id,
@@ -188,6 +189,7 @@ def recipients_entry(mock_config_entry: MockConfigEntry, group_id: str) -> MockC
         title=mock_config_entry.title,
         unique_id=mock_config_entry.unique_id,
         version=1,
+        minor_version=2,
         data=dict(mock_config_entry.data),
         options=dict(mock_config_entry.options),
         subentries_data=[

@@ -21,7 +21,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.smartwats import config_flow
-from custom_components.smartwats.api import DEFAULT_BASE_URL
+from custom_components.smartwats.api import DEFAULT_BASE_URL, SmartwatsClient
 from custom_components.smartwats.config_flow import SECTION_ADVANCED
 from custom_components.smartwats.const import (
     CONF_ALLOWED_EVENTS,
@@ -35,6 +35,7 @@ from custom_components.smartwats.const import (
     DOMAIN,
 )
 from smartwats_emulator import Emulator, Fault
+from smartwats_emulator.qr import qr_data_uri as render_qr
 
 from .conftest import LINKED_PHONE
 
@@ -234,6 +235,11 @@ async def test_new_instance_is_created_and_linked_by_qr(
             CONF_BASE_URL,
             "invalid_url",
         ),
+        (
+            {SECTION_ADVANCED: {CONF_BASE_URL: "http://gateway.example/api/"}},
+            CONF_BASE_URL,
+            "insecure_url",
+        ),
     ],
 )
 async def test_user_errors_and_recovery(
@@ -260,6 +266,50 @@ async def test_user_errors_and_recovery(
 
     result = await configure(hass, result, connection(access_token, instance_id, emulator))
     assert_new_entry(result, emulator, access_token, instance_id, None)
+
+
+@pytest.mark.parametrize(
+    ("url", "insecure"),
+    [
+        ("https://app.smartwats.com/api/", False),
+        ("https://203.0.113.7/api/", False),
+        ("https://gateway.example:8443/api/", False),
+        ("http://127.0.0.1:8080/api/", False),
+        ("http://127.8.9.10/api/", False),
+        ("http://[::1]:8080/api/", False),
+        ("http://10.1.2.3/api/", False),
+        ("http://172.16.0.1/api/", False),
+        ("http://172.31.255.254/api/", False),
+        ("http://192.168.1.20/api/", False),
+        ("http://169.254.10.20/api/", False),
+        ("http://[fe80::1]/api/", False),
+        ("http://[fd12:3456::1]/api/", False),
+        ("http://[::ffff:192.168.1.20]/api/", False),
+        ("http://localhost:8080/api/", False),
+        ("HTTP://LOCALHOST/api/", False),
+        ("http://smartwats.local/api/", False),
+        ("http://Gateway.Local./api/", False),
+        # Not http(s) URLs: refused as invalid_url instead.
+        ("ftp://gateway.example/", False),
+        ("not a url", False),
+        ("http:///api/", False),
+        ("http://[::1/api/", False),
+        ("http://gateway.example/api/", True),
+        ("http://app.smartwats.com/api/", True),
+        ("http://203.0.113.7/api/", True),
+        ("http://8.8.8.8/api/", True),
+        ("http://172.32.0.1/api/", True),
+        ("http://100.64.0.1/api/", True),  # carrier-grade NAT: beyond the home network
+        ("http://[2001:db8::1]/api/", True),
+        ("http://[::ffff:8.8.8.8]/api/", True),
+        ("http://localhost.example.com/api/", True),
+        ("http://smartwats.local.example.com/api/", True),
+        ("http://gateway/api/", True),  # a bare name may resolve anywhere
+    ],
+)
+def test_plain_http_is_for_local_gateways_only(url: str, *, insecure: bool) -> None:
+    """Plain http is refused unless the host is loopback, private, link-local or a local name."""
+    assert config_flow.is_insecure_url(url) is insecure
 
 
 async def test_revoked_token_and_invalidated_instance(
@@ -362,6 +412,47 @@ async def test_instance_configured_already(
     assert result["reason"] == "already_configured"
 
 
+async def test_instance_id_in_any_case_is_one_instance(
+    hass: HomeAssistant, emulator: Emulator, access_token: str, instance_id: str
+) -> None:
+    """An instance id typed in lower case with spaces is the same instance, stored upper-case."""
+    result = await start_user_flow(hass)
+    result = await configure(
+        hass, result, connection(access_token, f" {instance_id.lower()} ", emulator)
+    )
+    assert_new_entry(result, emulator, access_token, instance_id, None)
+
+    result = await start_user_flow(hass)
+    result = await configure(hass, result, connection(access_token, instance_id, emulator))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
+
+
+async def test_created_instance_id_is_normalised(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    access_token: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An instance id the gateway hands out in lower case is stored upper-case too."""
+    unlinked = emulator.add_instance(access_token)  # create_instance hands it out
+    create = SmartwatsClient.create_instance
+
+    async def lower_case(client: SmartwatsClient) -> str:
+        return (await create(client)).lower()
+
+    monkeypatch.setattr(SmartwatsClient, "create_instance", lower_case)
+    result = await start_user_flow(hass)
+    result = await configure(hass, result, connection(access_token, None, emulator))
+    assert result["type"] is FlowResultType.MENU
+    assert result["description_placeholders"] == {"instance_id": unlinked}
+
+    emulator.link(unlinked)
+    result = await choose(hass, result, "qr")
+    assert_new_entry(result, emulator, access_token, unlinked, None)
+
+
 # -- linking by QR code ------------------------------------------------------------------------
 
 
@@ -432,6 +523,103 @@ async def test_linked_meanwhile_finishes_at_qr_step(
     emulator.link(unlinked)
     result = await choose(hass, result, "qr")
     assert_new_entry(result, emulator, access_token, unlinked, None)
+
+
+async def test_hostile_qr_never_reaches_the_description(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    access_token: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A QR field carrying markdown after a real PNG is refused: none of it is shown."""
+    unlinked = emulator.add_instance(access_token)
+    result = await start_linking(hass, emulator, access_token, unlinked)
+    with monkeypatch.context() as patch:
+        patch.setattr(
+            "smartwats_emulator.api.qr_data_uri",
+            lambda payload: f"{render_qr(payload)}) ![a](https://evil.example/a.png",
+        )
+        result = await choose(hass, result, "qr")
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "qr"
+    assert result["errors"] == {"base": "unknown"}
+    assert result["description_placeholders"] == {"qr_code": ""}
+
+    result = await configure(hass, result, {})
+    assert result["errors"] == {"base": "not_linked"}
+    assert result["description_placeholders"] == {"qr_code": qr_markdown(emulator, unlinked)}
+
+
+async def test_qr_linking_with_the_phone_number(
+    hass: HomeAssistant, emulator: Emulator, access_token: str
+) -> None:
+    """The number typed on the QR step is checked, kept while waiting, and names the entry."""
+    unlinked = emulator.add_instance(access_token)
+    result = await start_linking(hass, emulator, access_token, unlinked)
+    result = await choose(hass, result, "qr")
+    assert list(result["data_schema"].schema) == [CONF_PHONE]
+    assert suggested(result, CONF_PHONE) is None
+
+    # National (the flow knows no country code yet), then a group id: not a phone number.
+    for typed in ("050 123 4567", "120363012345678901@g.us"):
+        result = await configure(hass, result, {CONF_PHONE: typed})
+        assert result["step_id"] == "qr"
+        assert result["errors"] == {CONF_PHONE: "invalid_phone", "base": "not_linked"}
+        assert suggested(result, CONF_PHONE) == typed
+        assert result["description_placeholders"] == {"qr_code": qr_markdown(emulator, unlinked)}
+
+    # Submitted before scanning: a fresh code, and the number stays as typed.
+    result = await configure(hass, result, {CONF_PHONE: "+966 50-123 4567"})
+    assert result["errors"] == {"base": "not_linked"}
+    assert suggested(result, CONF_PHONE) == "+966 50-123 4567"
+    assert result["description_placeholders"] == {"qr_code": qr_markdown(emulator, unlinked)}
+
+    emulator.link(unlinked)
+    result = await configure(hass, result, {CONF_PHONE: "+966 50-123 4567"})
+    assert_new_entry(result, emulator, access_token, unlinked, PHONE)
+
+
+async def test_qr_linked_with_a_wrong_number(
+    hass: HomeAssistant, emulator: Emulator, access_token: str
+) -> None:
+    """Scanned, but the number typed is wrong: it is asked again; left empty, none is stored."""
+    unlinked = emulator.add_instance(access_token)
+    result = await start_linking(hass, emulator, access_token, unlinked)
+    result = await choose(hass, result, "qr")
+    emulator.link(unlinked)
+
+    result = await configure(hass, result, {CONF_PHONE: "not a number"})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_PHONE: "invalid_phone"}
+    assert result["description_placeholders"] == {"qr_code": ""}
+    assert suggested(result, CONF_PHONE) == "not a number"
+
+    result = await configure(hass, result, {CONF_PHONE: "  "})
+    assert_new_entry(result, emulator, access_token, unlinked, None)
+
+
+async def test_qr_step_offers_the_pair_code_number(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    access_token: str,
+    fast_polling: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After an expired pair code, the QR step offers the number typed for it."""
+    monkeypatch.setattr(config_flow, "PAIR_CODE_TIMEOUT", 0.05)
+    unlinked = emulator.add_instance(access_token)
+    result = await start_linking(hass, emulator, access_token, unlinked)
+    result = await choose(hass, result, "pair_code")
+    result = await configure(hass, result, {CONF_PHONE: PHONE})
+    await hass.async_block_till_done()
+    result = await configure(hass, result)
+    assert result["step_id"] == "pair_code_expired"
+
+    result = await choose(hass, result, "qr")
+    assert suggested(result, CONF_PHONE) == PHONE
+    emulator.link(unlinked)
+    result = await configure(hass, result, {CONF_PHONE: PHONE})
+    assert_new_entry(result, emulator, access_token, unlinked, PHONE)
 
 
 # -- linking by pair code ----------------------------------------------------------------------
@@ -699,6 +887,61 @@ async def test_reauth_relinks_by_pair_code_with_the_default_country_code(
     assert mock_config_entry.data[CONF_PHONE] == PHONE
 
 
+async def test_reauth_relinks_by_qr_with_the_phone_number(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    instance_id: str,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """Relinking by QR takes the number in national form (the entry's country code)."""
+    mock_config_entry.add_to_hass(hass)
+    emulator.logout_from_phone(instance_id)
+
+    result = await mock_config_entry.start_reauth_flow(hass)
+    result = await choose(hass, result, "qr")
+    emulator.link(instance_id)
+    result = await configure(hass, result, {CONF_PHONE: "050 123 4567"})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert mock_config_entry.data[CONF_PHONE] == PHONE
+    assert mock_config_entry.title == LINKED_PHONE
+
+
+async def test_reauth_of_an_entry_left_with_a_lower_case_id(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    instance_id: str,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """An entry the migration could not normalise (another has its id) re-authenticates as is.
+
+    Rewriting its ids would clash with the other entry's entities and devices.
+    """
+    mock_config_entry.add_to_hass(hass)
+    lower = instance_id.lower()
+    duplicate = MockConfigEntry(
+        domain=DOMAIN,
+        title="duplicate",
+        unique_id=lower,
+        version=1,
+        minor_version=2,
+        data={**mock_config_entry.data, CONF_INSTANCE_ID: lower, CONF_WEBHOOK_ID: "f" * 64},
+        options=dict(mock_config_entry.options),
+    )
+    duplicate.add_to_hass(hass)
+    new_token = rotate_token(emulator, instance_id)
+
+    result = await duplicate.start_reauth_flow(hass)
+    assert result["step_id"] == "reauth_confirm"
+    assert result["description_placeholders"]["instance_id"] == instance_id
+    result = await configure(hass, result, {CONF_ACCESS_TOKEN: new_token})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert duplicate.unique_id == lower
+    assert duplicate.data[CONF_INSTANCE_ID] == lower
+    assert duplicate.data[CONF_ACCESS_TOKEN] == new_token
+
+
 async def test_reauth_when_all_is_well_again(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, mock_setup_entry: AsyncMock
 ) -> None:
@@ -794,3 +1037,45 @@ async def test_reconfigure_refuses_another_instance(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "unique_id_mismatch"
     assert mock_config_entry.data == data_before
+
+
+async def test_reconfigure_takes_the_instance_id_in_any_case(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    access_token: str,
+    instance_id: str,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """The entry's instance typed in lower case is the same instance, not another one."""
+    mock_config_entry.add_to_hass(hass)
+    result = await start_reconfigure(hass, mock_config_entry)
+    result = await configure(
+        hass, result, connection(access_token, f"{instance_id.lower()} ", emulator)
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert mock_config_entry.unique_id == instance_id
+    assert mock_config_entry.data[CONF_INSTANCE_ID] == instance_id
+
+
+async def test_reconfigure_refuses_plain_http_to_a_remote_gateway(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    access_token: str,
+    instance_id: str,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """The token would cross the internet in clear text: the address is refused, then fixed."""
+    mock_config_entry.add_to_hass(hass)
+    data_before = dict(mock_config_entry.data)
+    result = await start_reconfigure(hass, mock_config_entry)
+    typed = connection(access_token, instance_id, "http://203.0.113.7/api/")
+    result = await configure(hass, result, typed)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_BASE_URL: "insecure_url"}
+    assert suggested(result, "advanced.base_url") == "http://203.0.113.7/api/"
+    assert mock_config_entry.data == data_before
+
+    result = await configure(hass, result, connection(access_token, instance_id, emulator))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from unittest.mock import patch
 
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
@@ -20,7 +21,7 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.smartwats.const import DOMAIN, PROFILE_URL
+from custom_components.smartwats.const import CONF_INSTANCE_ID, DOMAIN, PROFILE_URL
 from smartwats_emulator import Emulator, Fault
 from smartwats_emulator.faults import FaultKind
 
@@ -216,3 +217,129 @@ async def test_remove_entry_without_webhook_id(
     assert await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()
     assert not emulator.instance(instance_id).webhook_enabled
+
+
+# -- migration of old entries ------------------------------------------------------------------
+
+
+def _old_entry(
+    mock_config_entry: MockConfigEntry, instance_id: str, minor_version: int = 1, **data: Any
+) -> MockConfigEntry:
+    """An entry of version 1.``minor_version`` of the instance, spelled ``instance_id``."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=LINKED_PHONE,
+        unique_id=instance_id,
+        version=1,
+        minor_version=minor_version,
+        data={**mock_config_entry.data, CONF_INSTANCE_ID: instance_id, **data},
+        options=dict(mock_config_entry.options),
+    )
+
+
+async def test_migrate_lower_case_instance_id(
+    hass: HomeAssistant,
+    *,
+    instance_id: str,
+    mock_config_entry: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    """A 1.1 entry's lower-case instance id is normalised; its entities and devices follow it."""
+    lower = instance_id.lower()
+    entry = _old_entry(mock_config_entry, lower)
+    entry.add_to_hass(hass)
+    linked = entity_registry.async_get_or_create(
+        "binary_sensor", DOMAIN, f"{lower}_linked", config_entry=entry
+    )
+    unrelated = entity_registry.async_get_or_create(
+        "sensor", DOMAIN, f"x{lower}_stray", config_entry=entry
+    )
+    device = device_registry.async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={(DOMAIN, lower)}
+    )
+    chat = device_registry.async_get_or_create(
+        config_entry_id=entry.entry_id,
+        identifiers={(DOMAIN, f"{lower}_966501234567"), ("other", lower)},
+    )
+    foreign = device_registry.async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={("other", "thing")}
+    )
+
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert entry.state is ConfigEntryState.LOADED
+    assert (entry.version, entry.minor_version) == (1, 2)
+    assert entry.unique_id == instance_id
+    assert entry.data == {**mock_config_entry.data, CONF_INSTANCE_ID: instance_id}
+    # Same entity, same device: nothing orphaned, nothing made twice.
+    migrated = entity_registry.async_get(linked.entity_id)
+    assert migrated is not None
+    assert migrated.unique_id == f"{instance_id}_linked"
+    assert hass.states.get(linked.entity_id) is not None
+    assert hass.states.get(linked.entity_id).state == "on"  # type: ignore[union-attr]
+    stray = entity_registry.async_get(unrelated.entity_id)
+    assert stray is not None
+    assert stray.unique_id == f"x{lower}_stray"
+    assert device_registry.async_get_device_by_identifier(
+        (DOMAIN, instance_id), entry.entry_id
+    ) == device_registry.async_get(device.id)
+    assert device_registry.async_get(chat.id).identifiers == {  # type: ignore[union-attr]
+        (DOMAIN, f"{instance_id}_966501234567"),
+        ("other", lower),
+    }
+    assert device_registry.async_get(foreign.id).identifiers == {("other", "thing")}  # type: ignore[union-attr]
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_migration_makes_no_duplicate(
+    hass: HomeAssistant,
+    *,
+    instance_id: str,
+    mock_config_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """When another entry has the normalised id already, the old one keeps its id and warns."""
+    mock_config_entry.add_to_hass(hass)
+    lower = instance_id.lower()
+    entry = _old_entry(mock_config_entry, f" {lower}", webhook_id="f" * 64)
+    entry.add_to_hass(hass)
+
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.minor_version == 2
+    assert entry.unique_id == f" {lower}"
+    assert entry.data[CONF_INSTANCE_ID] == f" {lower}"
+    assert mock_config_entry.unique_id == instance_id
+    assert f"already has instance {instance_id}" in caplog.text
+    assert "Unique id of config entry" not in caplog.text  # Home Assistant's own complaint
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_migrate_entry_already_normalised(
+    hass: HomeAssistant, instance_id: str, mock_config_entry: MockConfigEntry
+) -> None:
+    """An old entry whose id was typed upper-case only gets the new minor version."""
+    entry = _old_entry(mock_config_entry, instance_id)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.minor_version == 2
+    assert entry.unique_id == instance_id
+    assert dict(entry.data) == dict(mock_config_entry.data)
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_entry_of_a_newer_minor_version(
+    hass: HomeAssistant, instance_id: str, mock_config_entry: MockConfigEntry
+) -> None:
+    """An entry written by a newer minor version (after a downgrade) loads as it is."""
+    entry = _old_entry(mock_config_entry, instance_id.lower(), minor_version=3)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.minor_version == 3
+    assert entry.unique_id == instance_id.lower()

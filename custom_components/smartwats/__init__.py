@@ -10,12 +10,14 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import (
     config_validation as cv,
     device_registry as dr,
+    entity_registry as er,
     issue_registry as ir,
 )
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.typing import ConfigType
 
-from .const import DOMAIN
+from .api.responses import normalize_instance_id
+from .const import CONF_INSTANCE_ID, DOMAIN, LOGGER
 from .coordinator import (
     SmartwatsConfigEntry,
     SmartwatsData,
@@ -121,6 +123,66 @@ def _async_reload_on_recipient_change(
 async def async_unload_entry(hass: HomeAssistant, entry: SmartwatsConfigEntry) -> bool:
     """Unload a config entry (the coordinator stops polling when the entry unloads)."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: SmartwatsConfigEntry) -> bool:
+    """Bring an entry of an older version up to date (a newer minor version loads as it is)."""
+    if entry.minor_version < 2:  # noqa: PLR2004 - 1.1 → 1.2
+        _async_normalize_instance_id(hass, entry)
+        hass.config_entries.async_update_entry(entry, minor_version=2)
+    return True
+
+
+@callback
+def _async_normalize_instance_id(hass: HomeAssistant, entry: SmartwatsConfigEntry) -> None:
+    """Store the instance id, and the unique id made of it, trimmed and upper-case.
+
+    The flow used to keep the id as typed, so one instance could be set up twice (``68dbb…`` and
+    ``68DBB…``). Such a second entry keeps its id, so that no two entries share a unique id.
+    """
+    old: str = entry.data[CONF_INSTANCE_ID]
+    new = normalize_instance_id(old)
+    other = hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, new)
+    if other is not None and other.entry_id != entry.entry_id:
+        LOGGER.warning(
+            "Config entry %s keeps instance ID %r: config entry %s already has instance %s, "
+            "the same SmartWats instance. Delete one of the two entries",
+            entry.title,
+            old,
+            other.title,
+            new,
+        )
+        return
+    if new != old:
+        _async_rename_registry_ids(hass, entry, old, new)
+    hass.config_entries.async_update_entry(
+        entry, unique_id=new, data={**entry.data, CONF_INSTANCE_ID: new}
+    )
+
+
+@callback
+def _async_rename_registry_ids(
+    hass: HomeAssistant, entry: SmartwatsConfigEntry, old: str, new: str
+) -> None:
+    """Move the entry's entities and devices to the new instance id (they are named after it)."""
+
+    def renamed(value: str) -> str:
+        if value == old or value.startswith(f"{old}_"):
+            return new + value.removeprefix(old)
+        return value
+
+    entity_registry = er.async_get(hass)
+    for entity in er.async_entries_for_config_entry(entity_registry, entry.entry_id):
+        if (unique_id := renamed(entity.unique_id)) != entity.unique_id:
+            entity_registry.async_update_entity(entity.entity_id, new_unique_id=unique_id)
+    device_registry = dr.async_get(hass)
+    for device in dr.async_entries_for_config_entry(device_registry, entry.entry_id):
+        identifiers = {
+            (domain, renamed(value) if domain == DOMAIN else value)
+            for domain, value in device.identifiers
+        }
+        if identifiers != device.identifiers:
+            device_registry.async_update_device(device.id, new_identifiers=identifiers)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: SmartwatsConfigEntry) -> None:

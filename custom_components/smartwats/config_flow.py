@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Mapping
+from ipaddress import ip_address
 import logging
 import re
 from typing import TYPE_CHECKING, Any, Final, override
@@ -12,6 +13,7 @@ from homeassistant.components import webhook
 from homeassistant.config_entries import (
     SOURCE_REAUTH,
     ConfigEntry,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryFlow,
@@ -34,13 +36,16 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
     TextSelectorType,
 )
+from homeassistant.util.network import is_local
 import probatio
+from yarl import URL
 
 from .api import (
     DEFAULT_BASE_URL,
     Group,
     InvalidPhoneNumberError,
     LinkState,
+    LinkStatus,
     SmartwatsAlreadyLinkedError,
     SmartwatsAuthError,
     SmartwatsClient,
@@ -50,6 +55,7 @@ from .api import (
     SmartwatsNotReadyError,
     normalize_phone,
 )
+from .api.responses import normalize_instance_id
 from .const import (
     CONF_ALLOWED_EVENTS,
     CONF_BASE_URL,
@@ -69,6 +75,9 @@ from .const import (
     SUBENTRY_RECIPIENT,
 )
 from .gateway import async_create_client
+
+if TYPE_CHECKING:
+    from .coordinator import SmartwatsConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -95,6 +104,7 @@ _PHONE_SELECTOR: Final = TextSelector(
 
 STEP_REAUTH_SCHEMA: Final = probatio.Schema({probatio.Required(CONF_ACCESS_TOKEN): _TOKEN_SELECTOR})
 STEP_PAIR_CODE_SCHEMA: Final = probatio.Schema({probatio.Required(CONF_PHONE): _PHONE_SELECTOR})
+STEP_QR_SCHEMA: Final = probatio.Schema({probatio.Optional(CONF_PHONE): _PHONE_SELECTOR})
 OPTIONS_SCHEMA: Final = probatio.Schema(
     {
         probatio.Required(CONF_ALLOWED_EVENTS): SelectSelector(
@@ -143,9 +153,9 @@ def _connection_data(user_input: Mapping[str, Any], base: Mapping[str, Any]) -> 
     advanced = user_input.get(SECTION_ADVANCED) or {}
     return {
         CONF_ACCESS_TOKEN: str(user_input[CONF_ACCESS_TOKEN]).strip(),
-        CONF_INSTANCE_ID: str(
-            user_input.get(CONF_INSTANCE_ID) or base.get(CONF_INSTANCE_ID) or ""
-        ).strip(),
+        CONF_INSTANCE_ID: normalize_instance_id(
+            str(user_input.get(CONF_INSTANCE_ID) or base.get(CONF_INSTANCE_ID) or "")
+        ),
         CONF_BASE_URL: str(
             advanced.get(CONF_BASE_URL) or base.get(CONF_BASE_URL) or DEFAULT_BASE_URL
         ).strip(),
@@ -161,6 +171,36 @@ def _connection_input(data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def is_insecure_url(base_url: str) -> bool:
+    """Whether an API address is plain http to a host that may lie beyond the local network.
+
+    The access token travels in the query string: in clear text it must not cross the internet.
+    Local hosts are loopback, private and link-local addresses, ``localhost`` and ``.local``
+    names; names are not resolved (a bare name may point anywhere).
+    """
+    try:
+        url = URL(base_url.strip())
+    except TypeError, ValueError:
+        return False  # not a URL at all: the client refuses it as invalid
+    if url.scheme != "http" or not url.host:
+        return False
+    host = url.host.rstrip(".").lower()
+    if host == "localhost" or host.endswith(".local"):
+        return False
+    try:
+        return not is_local(ip_address(host))
+    except ValueError:  # a name
+        return True
+
+
+def _own_number(typed: str, country_code: str | None) -> str:
+    """Return the linked phone's number as typed, normalised; a group or LID is not one."""
+    number = normalize_phone(typed, country_code)
+    if "@" in number:
+        raise InvalidPhoneNumberError(f"Invalid phone number {typed!r}: not a phone number")
+    return number
+
+
 def _qr_markdown(qr_code: str | None) -> str:
     """Return the QR code as a markdown image for a step description (empty when none)."""
     return f"![QR code]({qr_code})" if qr_code else ""
@@ -170,6 +210,8 @@ class SmartwatsConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up an instance: check the token, then link a phone by QR code or pair code."""
 
     VERSION = 1
+    # 1.2: the instance id, and the unique id made of it, are stored trimmed and upper-case.
+    MINOR_VERSION = 2
 
     def __init__(self) -> None:
         """Start with nothing known."""
@@ -206,7 +248,7 @@ class SmartwatsConfigFlow(ConfigFlow, domain=DOMAIN):
         suggested = user_input
         if user_input is not None:
             data = _connection_data(user_input, {})
-            state = await self._async_check(data, errors)
+            state = await self._async_check_connection(data, errors)
             # An instance created for this flow is offered again, so a retry does not make another.
             suggested = user_input | {CONF_INSTANCE_ID: data[CONF_INSTANCE_ID]}
             if state is not None:
@@ -232,21 +274,32 @@ class SmartwatsConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
     async def async_step_qr(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show the current QR code; on submit, check that the phone has scanned it."""
+        """Show the current QR code; on submit, check that the phone has scanned it.
+
+        The phone's number may be typed too: scanning does not tell it, unlike a pair code.
+        """
         errors: dict[str, str] = {}
+        if user_input is not None:
+            typed = str(user_input.get(CONF_PHONE) or "").strip()
+            try:
+                self._phone = _own_number(typed, self._country_code) if typed else None
+            except InvalidPhoneNumberError:
+                errors[CONF_PHONE] = "invalid_phone"
         qr_code: str | None = None
-        state = await self._async_gateway(self._get_client().get_link_state(), errors)
+        state = await self._async_gateway(self._async_link_state_for_qr(), errors)
         if state is not None:
             if state.linked:
-                return await self._async_finish()
-            qr_code = state.qr_code
-            if qr_code is None:
+                if CONF_PHONE not in errors:
+                    return await self._async_finish()
+            elif (qr_code := state.qr_code) is None:
                 errors["base"] = "qr_not_ready"
             elif user_input is not None:
                 errors["base"] = "not_linked"
         return self.async_show_form(
             step_id="qr",
-            data_schema=probatio.Schema({}),
+            data_schema=self.add_suggested_values_to_schema(
+                STEP_QR_SCHEMA, user_input or {CONF_PHONE: self._phone}
+            ),
             errors=errors,
             description_placeholders={"qr_code": _qr_markdown(qr_code)},
         )
@@ -263,7 +316,7 @@ class SmartwatsConfigFlow(ConfigFlow, domain=DOMAIN):
                 errors[CONF_PHONE] = "invalid_phone"
             else:
                 try:
-                    self._pair_code = await self._get_client().get_pair_code(phone)
+                    self._pair_code = await self._async_pair_code(phone)
                 except SmartwatsAlreadyLinkedError:
                     # Linked meanwhile (the QR code was scanned): nothing left to do.
                     return await self._async_finish()
@@ -330,7 +383,7 @@ class SmartwatsConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reauth_entry()
         self._data = {
             CONF_ACCESS_TOKEN: entry_data[CONF_ACCESS_TOKEN],
-            CONF_INSTANCE_ID: entry_data[CONF_INSTANCE_ID],
+            CONF_INSTANCE_ID: normalize_instance_id(entry_data[CONF_INSTANCE_ID]),
             CONF_BASE_URL: entry_data.get(CONF_BASE_URL) or DEFAULT_BASE_URL,
         }
         self._country_code = entry.options.get(CONF_DEFAULT_COUNTRY_CODE) or None
@@ -371,7 +424,7 @@ class SmartwatsConfigFlow(ConfigFlow, domain=DOMAIN):
             data = _connection_data(user_input, entry.data)
             await self.async_set_unique_id(data[CONF_INSTANCE_ID])
             self._abort_if_unique_id_mismatch()
-            if await self._async_check(data, errors) is not None:
+            if await self._async_check_connection(data, errors) is not None:
                 return self.async_update_reload_and_abort(entry, data_updates=data)
         return self.async_show_form(
             step_id="reconfigure",
@@ -391,6 +444,15 @@ class SmartwatsConfigFlow(ConfigFlow, domain=DOMAIN):
             assert self._client is not None
         return self._client
 
+    async def _async_check_connection(
+        self, data: dict[str, Any], errors: dict[str, str]
+    ) -> LinkState | None:
+        """Check typed connection data: the API address, then with the gateway (`_async_check`)."""
+        if is_insecure_url(data[CONF_BASE_URL]):
+            errors[CONF_BASE_URL] = "insecure_url"
+            return None
+        return await self._async_check(data, errors)
+
     async def _async_check(self, data: dict[str, Any], errors: dict[str, str]) -> LinkState | None:
         """Check connection data with the gateway and return the link state, or fill errors.
 
@@ -408,11 +470,36 @@ class SmartwatsConfigFlow(ConfigFlow, domain=DOMAIN):
             instance_id = await self._async_gateway(client.create_instance(), errors)
             if instance_id is None:
                 return None
-            data[CONF_INSTANCE_ID] = client.instance_id = instance_id
-        state = await self._async_gateway(client.get_link_state(), errors)
+            data[CONF_INSTANCE_ID] = client.instance_id = normalize_instance_id(instance_id)
+        # Confirmed: the gateway's "linked" may be a dead session (see get_link_state).
+        state = await self._async_gateway(client.get_link_state(verify=True), errors)
         if state is not None:
             self._client = client
         return state
+
+    async def _async_link_state_for_qr(self) -> LinkState:
+        """Return the link state with a QR code to scan, clearing a dead session first.
+
+        The gateway gives no QR for a session that is gone ("relogin required") or dead while its
+        database says linked; logging that session out makes it give a fresh one.
+        """
+        client = self._get_client()
+        state = await client.get_link_state(verify=True)
+        if state.status is LinkStatus.LOGGED_OUT and state.qr_code is None:
+            await client.logout()
+            state = await client.get_link_state(verify=True)
+        return state
+
+    async def _async_pair_code(self, phone: str) -> str:
+        """Return a pair code for ``phone``, clearing a dead session first (as for the QR)."""
+        client = self._get_client()
+        try:
+            return await client.get_pair_code(phone)
+        except SmartwatsAlreadyLinkedError:
+            if (await client.get_link_state(verify=True)).linked:
+                raise
+        await client.logout()
+        return await client.get_pair_code(phone)
 
     async def _async_gateway[T](self, call: Awaitable[T], errors: dict[str, str]) -> T | None:
         """Await a gateway call; on failure fill ``errors`` and return None."""
@@ -443,7 +530,7 @@ class SmartwatsConfigFlow(ConfigFlow, domain=DOMAIN):
                 while True:
                     await asyncio.sleep(PAIR_CODE_POLL_INTERVAL)
                     try:
-                        state = await client.get_link_state()
+                        state = await client.get_link_state(verify=True)
                     except SmartwatsError as err:
                         _LOGGER.debug("Link state unknown while waiting for the pair code: %s", err)
                         continue
@@ -458,7 +545,10 @@ class SmartwatsConfigFlow(ConfigFlow, domain=DOMAIN):
         if self._phone:
             data[CONF_PHONE] = self._phone
         if self.source == SOURCE_REAUTH:
-            return self.async_update_reload_and_abort(self._get_reauth_entry(), data_updates=data)
+            # The instance id stays as stored: an entry the migration could not normalise (another
+            # entry has its normalised id) would otherwise take that entry's entity and device ids.
+            del data[CONF_INSTANCE_ID]
+            return self._async_reauth_done(data)
         data[CONF_WEBHOOK_ID] = webhook.async_generate_id()
         return self.async_create_entry(
             title=self._phone or data[CONF_INSTANCE_ID],
@@ -469,6 +559,22 @@ class SmartwatsConfigFlow(ConfigFlow, domain=DOMAIN):
                 CONF_INCLUDE_OWN_MESSAGES: DEFAULT_INCLUDE_OWN_MESSAGES,
             },
         )
+
+    def _async_reauth_done(self, data: dict[str, Any]) -> ConfigFlowResult:
+        """Store what re-authentication changed; reload only when the connection changed.
+
+        A relink of a loaded entry needs no reload: its coordinator is told the session is
+        back (a completed link is evidence of it), so the link state never reloads the entry.
+        """
+        entry: SmartwatsConfigEntry = self._get_reauth_entry()
+        connection_changed = any(
+            data.get(key) != entry.data.get(key) for key in (CONF_ACCESS_TOKEN, CONF_BASE_URL)
+        )
+        if connection_changed or entry.state is not ConfigEntryState.LOADED:
+            return self.async_update_reload_and_abort(entry, data_updates=data)
+        self.hass.config_entries.async_update_entry(entry, data={**entry.data, **data})
+        entry.runtime_data.coordinator.async_set_linked(except_flow=self.flow_id)
+        return self.async_abort(reason="reauth_successful")
 
 
 class SmartwatsOptionsFlow(OptionsFlowWithReload):

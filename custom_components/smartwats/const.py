@@ -19,7 +19,8 @@ PROFILE_URL: Final = "https://app.smartwats.com/whatsapp_profile"
 # entry.data (access_token and webhook_id are Home Assistant's CONF_ACCESS_TOKEN / CONF_WEBHOOK_ID)
 CONF_INSTANCE_ID: Final = "instance_id"
 CONF_BASE_URL: Final = "base_url"
-CONF_PHONE: Final = "phone"  # the linked phone number, when known (pair-code linking tells it)
+# The linked phone number, when known: pair-code linking tells it, QR linking asks for it.
+CONF_PHONE: Final = "phone"
 
 # entry.options
 CONF_ALLOWED_EVENTS: Final = "allowed_events"

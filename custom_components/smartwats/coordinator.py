@@ -19,6 +19,7 @@ from .api import (
     LinkStatus,
     SmartwatsAuthError,
     SmartwatsClient,
+    SmartwatsConnectionError,
     SmartwatsError,
     SmartwatsInstanceError,
 )
@@ -105,6 +106,8 @@ class SmartwatsLinkCoordinator(DataUpdateCoordinator[LinkState]):
         )
         self._probed_at = _NEVER
         self._qr_watched_until = _NEVER
+        # False while the gateway cannot be reached (the link state is then the last known).
+        self.reachable = True
         self._qr_lock = asyncio.Lock()
 
     async def _async_update_data(self) -> LinkState:
@@ -121,18 +124,51 @@ class SmartwatsLinkCoordinator(DataUpdateCoordinator[LinkState]):
                 translation_key="invalid_instance",
                 translation_placeholders={"error": err.message},
             ) from err
+        except SmartwatsConnectionError as err:
+            return self._async_unreachable(err)
         except SmartwatsError as err:
-            # Unreachable at this moment, no more: look again soon rather than in 5 minutes.
-            self.update_interval = min(self._interval(self.data), UNLINKED_POLL_INTERVAL)
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="cannot_connect",
                 translation_placeholders={"error": err.message},
             ) from err
+        if not self.reachable:
+            LOGGER.info(
+                "The SmartWats gateway of %s answers again: recovered", self.config_entry.title
+            )
+            self.reachable = True
+            self.async_update_listeners()
         self._probed_at = dt_util.utcnow()
         if state.linked:
             self._suspect_dead = False
         return self._async_apply(state)
+
+    def _async_unreachable(self, err: SmartwatsConnectionError) -> LinkState:
+        """Keep the last link state through a gateway hiccup; look again soon.
+
+        An unreachable gateway says nothing about the session, so the state is kept (with
+        `reachable` false, which makes the link entities unavailable) and the next probe comes in
+        30 s rather than 5 minutes. Logged once per outage, as a warning: a temporary failure of
+        a service on the internet is no error of Home Assistant's.
+        """
+        if self.data is None:  # the first probe: setup is retried (ConfigEntryNotReady)
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="cannot_connect",
+                translation_placeholders={"error": err.message},
+            ) from err
+        self.update_interval = min(self._interval(self.data), UNLINKED_POLL_INTERVAL)
+        if self.reachable:
+            LOGGER.warning(
+                "Cannot reach the SmartWats gateway of %s, trying again every %s: %s",
+                self.config_entry.title,
+                self.update_interval,
+                err,
+            )
+            self.reachable = False
+            # The state itself is unchanged, so listeners would not hear of it otherwise.
+            self.async_update_listeners()
+        return self.data
 
     @callback
     def async_set_linked(self, *, except_flow: str | None = None) -> None:
@@ -144,8 +180,9 @@ class SmartwatsLinkCoordinator(DataUpdateCoordinator[LinkState]):
         behind).
         """
         self._suspect_dead = False
-        if self.data is not None and self.data.linked and self.last_update_success:
+        if self.data is not None and self.data.linked and self.reachable:
             return
+        self.reachable = True
         self.async_set_updated_data(self._async_apply(LinkState(LinkStatus.LINKED), except_flow))
 
     @callback

@@ -10,6 +10,7 @@ from homeassistant.core import HomeAssistant
 
 from .const import CONF_CLOUDHOOK_URL, CONF_INSTANCE_ID, CONF_PHONE, CONF_TARGET
 from .coordinator import SmartwatsConfigEntry
+from .webhook import WEBHOOK_INBOXES
 
 # Shorter values would be replaced inside unrelated words.
 _MIN_SECRET_LENGTH: Final = 4
@@ -65,8 +66,28 @@ async def async_get_config_entry_diagnostics(
             "last_update_success": coordinator.last_update_success,
             "update_interval": None if interval is None else interval.total_seconds(),
         },
+        "webhook": _webhook(hass, entry),
     }
     return _scrub(async_redact_data(diagnostics, TO_REDACT), _secrets(entry))
+
+
+def _webhook(hass: HomeAssistant, entry: SmartwatsConfigEntry) -> dict[str, Any]:
+    """Where the gateway posts (the kind of URL, not the URL) and what waits in the inbox."""
+    registration = entry.runtime_data.webhook
+    inbox = hass.data[WEBHOOK_INBOXES].get(entry.data[CONF_WEBHOOK_ID])
+    last_sync_at = None if registration is None else registration.last_sync_at
+    return {
+        "url_kind": None if registration is None else registration.url_kind,
+        "last_sync": None if registration is None else registration.last_sync,
+        "last_sync_at": None if last_sync_at is None else last_sync_at.isoformat(),
+        "inbox": None
+        if inbox is None
+        else {
+            "pending": len(inbox.pending),
+            "dropped": inbox.dropped,
+            "recent_ids": len(inbox.recent_ids),
+        },
+    }
 
 
 def _secrets(entry: SmartwatsConfigEntry) -> set[str]:

@@ -59,3 +59,8 @@ class SmartwatsEntity(CoordinatorEntity[SmartwatsLinkCoordinator]):
         super().__init__(entry.runtime_data.coordinator)
         self._attr_unique_id = f"{entry.data[CONF_INSTANCE_ID]}_{key}"
         self._attr_device_info = instance_device_info(entry)
+
+    @property
+    def available(self) -> bool:
+        """Unavailable while the gateway cannot be reached (the link state is unknown then)."""
+        return super().available and self.coordinator.reachable

@@ -595,6 +595,8 @@ async def _async_get_groups(call: ServiceCall) -> ServiceResponse:
         groups = await entry.runtime_data.client.get_groups()
     except SmartwatsError as err:
         raise async_gateway_error(call.hass, entry, err) from err
+    # Only a live session lists groups: evidence that the instance is linked.
+    entry.runtime_data.coordinator.async_set_linked()
     result: list[JsonValueType] = []
     for group in groups:
         item: dict[str, JsonValueType] = {"id": group.id, "name": group.name, "size": group.size}

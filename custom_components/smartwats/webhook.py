@@ -214,8 +214,10 @@ class WebhookInbox:
     @callback
     def _async_start_worker(self) -> None:
         # An eager worker may finish before its task is even assigned: check done(), not None.
-        if self._processor is not None and self.pending and (
-            self._worker is None or self._worker.done()
+        if (
+            self._processor is not None
+            and self.pending
+            and (self._worker is None or self._worker.done())
         ):
             # Eager: a small post is processed before the gateway gets its answer.
             self._worker = self.hass.async_create_task(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import socket
 from typing import Any
@@ -38,6 +39,7 @@ from custom_components.smartwats.api import (
     SmartwatsRequestError,
     UrlButton,
 )
+from smartwats_emulator import Emulator, Fault
 
 from .conftest import INSTANCE_ID, TOKEN, ClientFactory, Reply, ScriptedGateway
 
@@ -769,6 +771,37 @@ async def test_qr_code_problems(make_client: ClientFactory, gateway: ScriptedGat
 
 
 @pytest.mark.parametrize(
+    "qr",
+    [
+        pytest.param(f"{PNG_URI}) ![a](https://evil.example/a.png", id="markdown after a PNG"),
+        pytest.param("x) ![a](https://evil", id="markdown"),
+        pytest.param(
+            "data:image/png;base64," + base64.b64encode(b"GIF89a\x01\x00").decode(), id="GIF"
+        ),
+        pytest.param(
+            "data:image/png;base64,"
+            + base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(600_000)).decode(),
+            id="oversize",
+        ),
+    ],
+)
+async def test_qr_code_that_is_not_an_image(
+    make_client: ClientFactory, gateway: ScriptedGateway, qr: str
+) -> None:
+    """Only a PNG or JPEG of sane size is a QR code; anything else is refused, not passed on."""
+    gateway.reply("get_qrcode", {"status": "success", "base64": qr})
+    with pytest.raises(SmartwatsRequestError, match="not an image"):
+        await make_client().get_qr_code()
+
+
+async def test_qr_code_jpeg(make_client: ClientFactory, gateway: ScriptedGateway) -> None:
+    """A JPEG QR code is taken as a JPEG, whatever type the gateway claimed."""
+    jpeg = base64.b64encode(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\xff\xd9").decode()
+    gateway.reply("get_qrcode", {"status": "success", "base64": f"data:image/png;base64,{jpeg}"})
+    assert await make_client().get_qr_code() == f"data:image/jpeg;base64,{jpeg}"
+
+
+@pytest.mark.parametrize(
     "answer",
     [
         {"status": "success", "message": "Success", "code": "ABCD-EFGH"},
@@ -1048,3 +1081,24 @@ async def test_link_state_logged_out(make_client: ClientFactory, gateway: Script
         "get_qrcode", {"status": "error", "message": "This WhatsApp account relogin required"}
     )
     assert await make_client().get_link_state() == LinkState(LinkStatus.LOGGED_OUT)
+
+
+async def test_link_state_linked_while_session_is_stale(
+    emulator: Emulator, session: aiohttp.ClientSession
+) -> None:
+    """A dead session behind a "linked" database: the QR probe says LINKED, a send logged out.
+
+    The gateway's answers contradict each other (the emulator's stale_session fault), so
+    get_link_state alone cannot see that the account must log in again; only a session call can.
+    """
+    token = emulator.add_account()
+    instance_id = emulator.add_instance(token, linked=True)
+    emulator.set_fault(instance_id, Fault("stale_session"))
+    client = SmartwatsClient(
+        session, token, instance_id, base_url=emulator.api_url, retry_backoff=0.001
+    )
+    assert await client.get_link_state() == LinkState(LinkStatus.LINKED)
+    with pytest.raises(SmartwatsLoggedOutError):
+        await client.send_text("966501234567", "Hello")
+    assert await client.get_link_state() == LinkState(LinkStatus.LINKED)
+    assert emulator.sent(instance_id) == []

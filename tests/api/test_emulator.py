@@ -31,6 +31,7 @@ from custom_components.smartwats.api import (
     UrlButton,
 )
 from smartwats_emulator import Emulator, Fault
+from smartwats_emulator.qr import qr_data_uri as render_qr
 
 type EmulatorClient = Callable[..., SmartwatsClient]
 
@@ -93,6 +94,23 @@ async def test_linking(emu: Emulator, client_for: EmulatorClient) -> None:
     assert "instance_id" not in emu.requests[0].query
     paircode = requests_to(emu, "get_paircode")[0]
     assert paircode.form == {"phone": NUMBER}  # type: ignore[attr-defined]
+
+
+async def test_hostile_qr_code(
+    emu: Emulator, client_for: EmulatorClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A QR "image" carrying markdown after a real PNG is refused, not handed on."""
+    token = emu.add_account()
+    instance_id = emu.add_instance(token)
+    monkeypatch.setattr(
+        "smartwats_emulator.api.qr_data_uri",
+        lambda payload: f"{render_qr(payload)}) ![a](https://evil.example/a.png",
+    )
+    client = client_for(token, instance_id)
+    with pytest.raises(SmartwatsRequestError, match="not an image"):
+        await client.get_qr_code()
+    with pytest.raises(SmartwatsRequestError, match="not an image"):
+        await client.get_link_state()
 
 
 async def test_webhook_and_logout(emu: Emulator, linked: tuple[SmartwatsClient, str]) -> None:

@@ -134,8 +134,10 @@ class SmartwatsClient:
     async def get_qr_code(self) -> str:
         """Return the QR code to link the instance, as a ``data:image/png;base64,...`` URI.
 
-        Raises `SmartwatsAlreadyLinkedError` once the instance is linked and
-        `SmartwatsNotReadyError` while the gateway is still generating the code (after the retries).
+        The URI is rebuilt from the image's bytes (a JPEG gives ``data:image/jpeg;...``), so it is
+        safe to put in markdown. Raises `SmartwatsAlreadyLinkedError` once the instance is linked,
+        `SmartwatsNotReadyError` while the gateway is still generating the code (after the
+        retries) and `SmartwatsRequestError` when the answer holds no PNG or JPEG image.
         """
         return await self._call("get_qrcode", time_limit=self._qr_timeout, parse=_qr_code)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable, Sequence
+import re
 from typing import Final
 
 from .exceptions import (
@@ -25,6 +26,9 @@ from .exceptions import (
 from .models import Group, GroupParticipant, PhoneCheck
 
 PNG_DATA_URI_PREFIX: Final = "data:image/png;base64,"
+JPEG_DATA_URI_PREFIX: Final = "data:image/jpeg;base64,"
+# A QR code PNG is a few kilobytes; anything far bigger is not one.
+MAX_QR_IMAGE_BYTES: Final = 512 * 1024
 
 _SUCCESS_TEXTS: Final = frozenset({"success", "true", "1"})
 
@@ -57,6 +61,14 @@ _MESSAGE_ID_PATHS: Final = (
     ("messageId",),
 )
 _QR_KEYS: Final = ("base64", "qrcode", "qr_code", "qr")
+# The prefix of a QR field written as a data URI; the bytes, not this, tell the image type.
+_IMAGE_DATA_URI: Final = re.compile(r"data:image/[a-z0-9.+-]+;base64,", re.IGNORECASE)
+_MAX_QR_BASE64_CHARS: Final = 4 * -(-MAX_QR_IMAGE_BYTES // 3)
+# The images a QR code is accepted as, by their first bytes.
+_QR_IMAGE_TYPES: Final = (
+    (b"\x89PNG\r\n\x1a\n", PNG_DATA_URI_PREFIX),
+    (b"\xff\xd8\xff", JPEG_DATA_URI_PREFIX),
+)
 _PAIR_CODE_KEYS: Final = ("code", "pairing_code", "paircode", "pair_code", "pairCode")
 _INSTANCE_ID_KEYS: Final = ("instance_id", "instanceId", "instance")
 _PHONE_KEYS: Final = ("phone", "number", "inputPhone", "input", "phone_number")
@@ -119,22 +131,40 @@ def parse_instance_id(payload: object) -> str | None:
     return _first_text(payload, _INSTANCE_ID_KEYS)
 
 
+def normalize_instance_id(value: str) -> str:
+    """Return an instance id as the gateway issues it: trimmed, upper-case (``68DBB04FECCBA``)."""
+    return value.strip().upper()
+
+
 def parse_qr_code(payload: object) -> str | None:
     """Return the QR code field of a ``get_qrcode`` answer as found (URI or base64), if any."""
     return _first_text(payload, _QR_KEYS)
 
 
 def qr_data_uri(value: str) -> str | None:
-    """Return a ``data:image/...;base64,`` URI for a QR field; ``None`` if it is not an image."""
+    """Return a QR field (data URI or bare base64) as a PNG or JPEG data URI; None if not one.
+
+    The URI is rebuilt from the decoded bytes, never copied: whatever else the gateway's text
+    holds (markdown, HTML) cannot reach the page that shows the image.
+    """
     text = value.strip()
-    if text.lower().startswith("data:image/"):
-        return text
-    compact = "".join(text.split())
-    try:
-        base64.b64decode(compact, validate=True)
-    except ValueError:  # binascii.Error is one
+    if prefix := _IMAGE_DATA_URI.match(text):
+        text = text[prefix.end() :]
+    elif text[:5].lower() == "data:":  # another kind of data: URI
         return None
-    return PNG_DATA_URI_PREFIX + compact
+    compact = "".join(text.split())
+    if len(compact) > _MAX_QR_BASE64_CHARS:  # not worth decoding
+        return None
+    try:
+        image = base64.b64decode(compact, validate=True)
+    except ValueError:  # binascii.Error, and text that is not ASCII
+        return None
+    if len(image) > MAX_QR_IMAGE_BYTES:
+        return None
+    for magic, uri_prefix in _QR_IMAGE_TYPES:
+        if image.startswith(magic):
+            return uri_prefix + base64.b64encode(image).decode("ascii")
+    return None
 
 
 def parse_pair_code(payload: object) -> str | None:
