@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 import logging
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
 )
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.smartwats.api import LinkStatus
 from custom_components.smartwats.const import (
@@ -27,7 +30,7 @@ from custom_components.smartwats.const import (
 from custom_components.smartwats.coordinator import SmartwatsLinkCoordinator
 from smartwats_emulator import Emulator, Fault
 
-from .conftest import LINKED_PHONE
+from .conftest import LINKED_PHONE, WEBHOOK_ID
 
 LINKED_ENTITY = f"binary_sensor.{LINKED_PHONE}_linked"
 LOGGED_OUT_LOG = "was logged out from the phone"
@@ -316,3 +319,112 @@ async def test_instance_invalidated_while_running(
     await tick(hass, freezer, LINKED_POLL_INTERVAL)
     assert hass.states.get(LINKED_ENTITY).state == STATE_UNAVAILABLE
     assert reauth_flows(hass, init_integration) == 0
+
+
+@pytest.mark.usefixtures("no_retry_delay")
+async def test_stale_session_stays_logged_out_without_reloads(
+    hass: HomeAssistant,
+    *,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+    emulator: Emulator,
+    instance_id: str,
+    init_integration: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """Sends say "relogin required" while the QR call says linked: no flapping, no reloads.
+
+    The entry stays logged out (logged once, one relink flow) until real evidence of a live
+    session: here the next probe, whose "linked" is then confirmed by listing the groups.
+    """
+    caplog.set_level(logging.INFO)
+    entry = init_integration
+    coordinator = coordinator_of(entry)
+    emulator.set_fault(instance_id, Fault("stale_session"))
+    with patch("custom_components.smartwats.async_setup_entry") as setup:
+        with pytest.raises(HomeAssistantError) as err:
+            await hass.services.async_call(
+                DOMAIN,
+                "send_text",
+                {"target": "966501234567", "message": "Door open"},
+                blocking=True,
+            )
+        assert err.value.translation_key == "not_linked"
+        await hass.async_block_till_done()
+        for _ in range(60):  # half an hour of probes every 30 s
+            await tick(hass, freezer, UNLINKED_POLL_INTERVAL)
+            assert coordinator.data.status is LinkStatus.LOGGED_OUT
+        setup.assert_not_called()
+    assert hass.states.get(LINKED_ENTITY).state == STATE_OFF
+    assert relogin_issue(issue_registry, entry) is not None
+    assert reauth_flows(hass, entry) == 1
+    assert log_count(caplog, LOGGED_OUT_LOG) == 1
+
+    # The gateway's session works again (say, the phone relinked through another client).
+    emulator.set_fault(instance_id, None)
+    await tick(hass, freezer, UNLINKED_POLL_INTERVAL)
+    assert coordinator.data.linked
+    assert relogin_issue(issue_registry, entry) is None
+    # The relink flow started when the session went has nothing left to do.
+    assert reauth_flows(hass, entry) == 0
+    assert log_count(caplog, LINKED_AGAIN_LOG) == 1
+    assert entry.state is ConfigEntryState.LOADED
+
+
+@pytest.mark.parametrize("evidence", ["send", "get_groups", "inbound"])
+async def test_evidence_of_a_live_session_ends_logged_out_at_once(
+    hass: HomeAssistant,
+    hass_client_no_auth: ClientSessionGenerator,
+    *,
+    emulator: Emulator,
+    instance_id: str,
+    init_integration: MockConfigEntry,
+    evidence: str,
+) -> None:
+    """A send or a group listing that works, or an inbound message, shows the session is back."""
+    coordinator = coordinator_of(init_integration)
+    coordinator.async_set_logged_out()
+    assert not coordinator.data.linked
+    if evidence == "send":
+        await hass.services.async_call(
+            DOMAIN, "send_text", {"target": "966501234567", "message": "hi"}, blocking=True
+        )
+    elif evidence == "get_groups":
+        await hass.services.async_call(
+            DOMAIN, "get_groups", {}, blocking=True, return_response=True
+        )
+    else:
+        client = await hass_client_no_auth()
+        message = {
+            "key": {"remoteJid": "966501234567@s.whatsapp.net", "id": "IN1"},
+            "message": {"conversation": "hello"},
+        }
+        body = {
+            "instance_id": instance_id,
+            "data": {"event": "messages.upsert", "data": {"messages": [message]}},
+        }
+        assert (await client.post(f"/api/webhook/{WEBHOOK_ID}", json=body)).status == 200
+    await hass.async_block_till_done()
+    assert coordinator.data.linked
+    assert hass.states.get(LINKED_ENTITY).state == STATE_ON
+
+
+@pytest.mark.usefixtures("no_retry_delay")
+async def test_a_probe_that_fails_is_retried_sooner(
+    hass: HomeAssistant,
+    *,
+    freezer: FrozenDateTimeFactory,
+    emulator: Emulator,
+    instance_id: str,
+    init_integration: MockConfigEntry,
+) -> None:
+    """A gateway hiccup at the 5-minute probe is looked at again after 30 s, not 5 minutes."""
+    coordinator = coordinator_of(init_integration)
+    emulator.set_fault(instance_id, Fault("outage", count=4))
+    await tick(hass, freezer, LINKED_POLL_INTERVAL)
+    assert not coordinator.reachable
+    assert coordinator.update_interval == UNLINKED_POLL_INTERVAL
+    await tick(hass, freezer, UNLINKED_POLL_INTERVAL)
+    assert coordinator.reachable
+    assert coordinator.data.linked
+    assert coordinator.update_interval == LINKED_POLL_INTERVAL

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 import json
 
 from homeassistant.config_entries import ConfigSubentryData
@@ -73,7 +74,11 @@ async def test_diagnostics(
 ) -> None:
     """Diagnostics of a linked entry: everything secret or personal is redacted."""
     result = await get_diagnostics_for_config_entry(hass, hass_client, entry)
-    assert result == snapshot(exclude=props("base_url"))
+    assert result == snapshot(exclude=props("base_url", "last_sync_at"))
+    # The webhook's state: the kind of URL (never the URL) and when the gateway last took it.
+    assert result["webhook"]["url_kind"] == "internal"
+    assert result["webhook"]["last_sync"] == "ok"
+    assert datetime.fromisoformat(result["webhook"]["last_sync_at"])
     assert_no_secrets(result, access_token, WEBHOOK_ID, LINKED_PHONE, RECIPIENT, instance_id)
 
 

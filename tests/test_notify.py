@@ -5,10 +5,10 @@ from __future__ import annotations
 from types import MappingProxyType
 from unittest.mock import patch
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.notify import ATTR_MESSAGE, ATTR_TITLE, SERVICE_SEND_MESSAGE
 from homeassistant.components.notify.const import DOMAIN as NOTIFY_DOMAIN
 from homeassistant.config_entries import ConfigSubentry
-from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
@@ -172,7 +172,7 @@ async def test_available_after_a_failed_probe(
     freezer.tick(LINKED_POLL_INTERVAL)
     async_fire_time_changed(hass)
     await hass.async_block_till_done(wait_background_tasks=True)
-    assert not entry.runtime_data.coordinator.last_update_success
+    assert not entry.runtime_data.coordinator.reachable
     assert hass.states.get(MUM).state != STATE_UNAVAILABLE
 
     emulator.set_fault(instance_id, None)
@@ -184,4 +184,4 @@ async def test_available_after_a_failed_probe(
     )
     assert [sent.payload["message"] for sent in emulator.sent(instance_id)] == ["Door open"]
     # The send proved the session alive: the link state is back at once, not at the next probe.
-    assert entry.runtime_data.coordinator.last_update_success
+    assert entry.runtime_data.coordinator.reachable

@@ -345,10 +345,15 @@ async def test_inbound_message_marks_the_instance_linked(
 
 
 async def test_contact_events_do_not_mark_linked(
-    hass: HomeAssistant, client: TestClient, init_integration: MockConfigEntry, instance_id: str
+    hass: HomeAssistant,
+    client: TestClient,
+    emulator: Emulator,
+    init_integration: MockConfigEntry,
+    instance_id: str,
 ) -> None:
     """Only message events say anything about the session."""
     coordinator = init_integration.runtime_data.coordinator
+    emulator.logout_from_phone(instance_id)
     coordinator.async_set_logged_out()
     await post(client, webhook_body(instance_id, "contacts.update", [{"id": "1@s.whatsapp.net"}]))
     await hass.async_block_till_done()
