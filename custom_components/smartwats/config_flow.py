@@ -37,7 +37,7 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 from homeassistant.util.network import is_local
-import probatio
+import voluptuous as vol
 from yarl import URL
 
 from .api import (
@@ -102,18 +102,18 @@ _PHONE_SELECTOR: Final = TextSelector(
     TextSelectorConfig(type=TextSelectorType.TEL, autocomplete="tel")
 )
 
-STEP_REAUTH_SCHEMA: Final = probatio.Schema({probatio.Required(CONF_ACCESS_TOKEN): _TOKEN_SELECTOR})
-STEP_PAIR_CODE_SCHEMA: Final = probatio.Schema({probatio.Required(CONF_PHONE): _PHONE_SELECTOR})
-STEP_QR_SCHEMA: Final = probatio.Schema({probatio.Optional(CONF_PHONE): _PHONE_SELECTOR})
-OPTIONS_SCHEMA: Final = probatio.Schema(
+STEP_REAUTH_SCHEMA: Final = vol.Schema({vol.Required(CONF_ACCESS_TOKEN): _TOKEN_SELECTOR})
+STEP_PAIR_CODE_SCHEMA: Final = vol.Schema({vol.Required(CONF_PHONE): _PHONE_SELECTOR})
+STEP_QR_SCHEMA: Final = vol.Schema({vol.Optional(CONF_PHONE): _PHONE_SELECTOR})
+OPTIONS_SCHEMA: Final = vol.Schema(
     {
-        probatio.Required(CONF_ALLOWED_EVENTS): SelectSelector(
+        vol.Required(CONF_ALLOWED_EVENTS): SelectSelector(
             SelectSelectorConfig(
                 options=list(GATEWAY_EVENTS), multiple=True, mode=SelectSelectorMode.LIST
             )
         ),
-        probatio.Optional(CONF_DEFAULT_COUNTRY_CODE): _TEXT_SELECTOR,
-        probatio.Required(CONF_SEND_INTERVAL): NumberSelector(
+        vol.Optional(CONF_DEFAULT_COUNTRY_CODE): _TEXT_SELECTOR,
+        vol.Required(CONF_SEND_INTERVAL): NumberSelector(
             NumberSelectorConfig(
                 min=0,
                 max=MAX_SEND_INTERVAL,
@@ -122,26 +122,22 @@ OPTIONS_SCHEMA: Final = probatio.Schema(
                 mode=NumberSelectorMode.BOX,
             )
         ),
-        probatio.Required(CONF_INCLUDE_OWN_MESSAGES): BooleanSelector(),
+        vol.Required(CONF_INCLUDE_OWN_MESSAGES): BooleanSelector(),
     }
 )
 
 
-def _connection_schema(*, instance_required: bool) -> probatio.Schema:
+def _connection_schema(*, instance_required: bool) -> vol.Schema:
     """Return the token / instance id form, with the API address in a collapsed section."""
     instance_key = (
-        probatio.Required(CONF_INSTANCE_ID)
-        if instance_required
-        else probatio.Optional(CONF_INSTANCE_ID)
+        vol.Required(CONF_INSTANCE_ID) if instance_required else vol.Optional(CONF_INSTANCE_ID)
     )
-    return probatio.Schema(
+    return vol.Schema(
         {
-            probatio.Required(CONF_ACCESS_TOKEN): _TOKEN_SELECTOR,
+            vol.Required(CONF_ACCESS_TOKEN): _TOKEN_SELECTOR,
             instance_key: _TEXT_SELECTOR,
-            probatio.Required(SECTION_ADVANCED): section(
-                probatio.Schema(
-                    {probatio.Required(CONF_BASE_URL, default=DEFAULT_BASE_URL): _URL_SELECTOR}
-                ),
+            vol.Required(SECTION_ADVANCED): section(
+                vol.Schema({vol.Required(CONF_BASE_URL, default=DEFAULT_BASE_URL): _URL_SELECTOR}),
                 {"collapsed": True},
             ),
         }
@@ -672,7 +668,7 @@ class RecipientSubentryFlowHandler(ConfigSubentryFlow):
         entry = self._get_entry()
         return async_create_client(self.hass, entry.data, entry.options)
 
-    async def _async_schema(self) -> probatio.Schema:
+    async def _async_schema(self) -> vol.Schema:
         """Return the form; the group dropdown is left out when no group is known."""
         if self._groups is None:
             try:
@@ -680,12 +676,12 @@ class RecipientSubentryFlowHandler(ConfigSubentryFlow):
             except SmartwatsError as err:
                 _LOGGER.debug("Groups unavailable for the recipient form: %s", err)
                 self._groups = []
-        schema: dict[probatio.Marker, Any] = {
-            probatio.Required(CONF_NAME): _TEXT_SELECTOR,
-            probatio.Optional(CONF_TARGET): _PHONE_SELECTOR,
+        schema: dict[vol.Marker, Any] = {
+            vol.Required(CONF_NAME): _TEXT_SELECTOR,
+            vol.Optional(CONF_TARGET): _PHONE_SELECTOR,
         }
         if self._groups:
-            schema[probatio.Optional(CONF_GROUP)] = SelectSelector(
+            schema[vol.Optional(CONF_GROUP)] = SelectSelector(
                 SelectSelectorConfig(
                     options=[
                         SelectOptionDict(value=group.id, label=group.name or group.id)
@@ -695,7 +691,7 @@ class RecipientSubentryFlowHandler(ConfigSubentryFlow):
                     sort=True,
                 )
             )
-        return probatio.Schema(schema)
+        return vol.Schema(schema)
 
     async def _async_target(
         self, user_input: Mapping[str, Any], errors: dict[str, str]

@@ -33,7 +33,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, entity_registry as er
 from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.util.json import JsonValueType
-import probatio
+import voluptuous as vol
 from yarl import URL
 
 from .api import (
@@ -110,79 +110,73 @@ MAX_ALBUM_ITEMS: Final = 10
 MAX_CAROUSEL_CARDS: Final = 10
 MAX_CHECK_PHONES: Final = 50
 
-_ENTRY_SCHEMA: Final = {probatio.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
+_ENTRY_SCHEMA: Final = {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
 _TARGET_SCHEMA: Final = {
     **_ENTRY_SCHEMA,
-    probatio.Optional(ATTR_TARGET): probatio.All(cv.ensure_list, [cv.string]),
-    probatio.Optional(ATTR_ENTITY_ID): cv.entity_ids,
+    vol.Optional(ATTR_TARGET): vol.All(cv.ensure_list, [cv.string]),
+    vol.Optional(ATTR_ENTITY_ID): cv.entity_ids,
 }
 
-SEND_TEXT_SCHEMA: Final = probatio.Schema(
-    {**_TARGET_SCHEMA, probatio.Required(ATTR_MESSAGE): cv.string}
-)
-SEND_MEDIA_SCHEMA: Final = probatio.Schema(
+SEND_TEXT_SCHEMA: Final = vol.Schema({**_TARGET_SCHEMA, vol.Required(ATTR_MESSAGE): cv.string})
+SEND_MEDIA_SCHEMA: Final = vol.Schema(
     {
         **_TARGET_SCHEMA,
-        probatio.Optional(ATTR_MEDIA_URL): cv.string,
-        probatio.Optional(ATTR_MEDIA_PATH): cv.string,
-        probatio.Optional(ATTR_CAMERA_ENTITY_ID): cv.entity_id,
-        probatio.Optional(ATTR_MEDIA_CONTENT_ID): cv.string,
-        probatio.Optional(ATTR_CAPTION): cv.string,
-        probatio.Optional(ATTR_FILENAME): cv.string,
+        vol.Optional(ATTR_MEDIA_URL): cv.string,
+        vol.Optional(ATTR_MEDIA_PATH): cv.string,
+        vol.Optional(ATTR_CAMERA_ENTITY_ID): cv.entity_id,
+        vol.Optional(ATTR_MEDIA_CONTENT_ID): cv.string,
+        vol.Optional(ATTR_CAPTION): cv.string,
+        vol.Optional(ATTR_FILENAME): cv.string,
     }
 )
-SEND_AUDIO_SCHEMA: Final = probatio.Schema(
+SEND_AUDIO_SCHEMA: Final = vol.Schema(
     {
         **_TARGET_SCHEMA,
-        probatio.Optional(ATTR_AUDIO_URL): cv.string,
-        probatio.Optional(ATTR_AUDIO_PATH): cv.string,
-        probatio.Optional(ATTR_MEDIA_CONTENT_ID): cv.string,
-        probatio.Optional(ATTR_PTT, default=True): cv.boolean,
+        vol.Optional(ATTR_AUDIO_URL): cv.string,
+        vol.Optional(ATTR_AUDIO_PATH): cv.string,
+        vol.Optional(ATTR_MEDIA_CONTENT_ID): cv.string,
+        vol.Optional(ATTR_PTT, default=True): cv.boolean,
     }
 )
-SEND_LOCATION_SCHEMA: Final = probatio.Schema(
+SEND_LOCATION_SCHEMA: Final = vol.Schema(
     {
         **_TARGET_SCHEMA,
-        probatio.Optional(ATTR_LATITUDE): cv.latitude,
-        probatio.Optional(ATTR_LONGITUDE): cv.longitude,
-        probatio.Optional(ATTR_LOCATION_ENTITY_ID): cv.entity_id,
-        probatio.Optional(ATTR_NAME): cv.string,
-        probatio.Optional(ATTR_ADDRESS): cv.string,
+        vol.Optional(ATTR_LATITUDE): cv.latitude,
+        vol.Optional(ATTR_LONGITUDE): cv.longitude,
+        vol.Optional(ATTR_LOCATION_ENTITY_ID): cv.entity_id,
+        vol.Optional(ATTR_NAME): cv.string,
+        vol.Optional(ATTR_ADDRESS): cv.string,
     }
 )
-SEND_CONTACT_SCHEMA: Final = probatio.Schema(
+SEND_CONTACT_SCHEMA: Final = vol.Schema(
     {
         **_TARGET_SCHEMA,
-        probatio.Required(ATTR_CONTACT_NAME): cv.string,
-        probatio.Required(ATTR_CONTACT_PHONE): cv.string,
+        vol.Required(ATTR_CONTACT_NAME): cv.string,
+        vol.Required(ATTR_CONTACT_PHONE): cv.string,
     }
 )
-SEND_ALBUM_SCHEMA: Final = probatio.Schema(
+SEND_ALBUM_SCHEMA: Final = vol.Schema(
     {
         **_TARGET_SCHEMA,
-        probatio.Required(ATTR_ITEMS): probatio.All(cv.ensure_list, [dict]),
-        probatio.Optional(ATTR_CAPTION): cv.string,
+        vol.Required(ATTR_ITEMS): vol.All(cv.ensure_list, [dict]),
+        vol.Optional(ATTR_CAPTION): cv.string,
     }
 )
-SEND_CAROUSEL_SCHEMA: Final = probatio.Schema(
+SEND_CAROUSEL_SCHEMA: Final = vol.Schema(
     {
         **_TARGET_SCHEMA,
-        probatio.Optional(ATTR_TEXT): cv.string,
-        probatio.Optional(ATTR_TITLE): cv.string,
-        probatio.Optional(ATTR_FOOTER): cv.string,
-        probatio.Required(ATTR_CARDS): probatio.All(cv.ensure_list, [dict]),
+        vol.Optional(ATTR_TEXT): cv.string,
+        vol.Optional(ATTR_TITLE): cv.string,
+        vol.Optional(ATTR_FOOTER): cv.string,
+        vol.Required(ATTR_CARDS): vol.All(cv.ensure_list, [dict]),
     }
 )
-ENTRY_ONLY_SCHEMA: Final = probatio.Schema(_ENTRY_SCHEMA)
-CHECK_PHONE_SCHEMA: Final = probatio.Schema(
-    {**_ENTRY_SCHEMA, probatio.Required(ATTR_PHONE): cv.string}
-)
-CHECK_PHONES_SCHEMA: Final = probatio.Schema(
+ENTRY_ONLY_SCHEMA: Final = vol.Schema(_ENTRY_SCHEMA)
+CHECK_PHONE_SCHEMA: Final = vol.Schema({**_ENTRY_SCHEMA, vol.Required(ATTR_PHONE): cv.string})
+CHECK_PHONES_SCHEMA: Final = vol.Schema(
     {
         **_ENTRY_SCHEMA,
-        probatio.Required(ATTR_PHONES): probatio.All(
-            cv.ensure_list, [cv.string], probatio.Length(min=1)
-        ),
+        vol.Required(ATTR_PHONES): vol.All(cv.ensure_list, [cv.string], vol.Length(min=1)),
     }
 )
 
@@ -426,7 +420,7 @@ def _location(call: ServiceCall) -> tuple[float, float, str | None]:
         longitude = state.attributes.get(ATTR_LONGITUDE)
         try:
             return float(cv.latitude(latitude)), float(cv.longitude(longitude)), state.name
-        except probatio.Invalid as err:
+        except vol.Invalid as err:
             raise _validation_error("location_entity_no_coordinates", entity_id=entity_id) from err
     if ATTR_LATITUDE not in call.data or ATTR_LONGITUDE not in call.data:
         raise _validation_error("location_required")
