@@ -11,6 +11,7 @@ import ast
 from collections.abc import Iterator
 import json
 from pathlib import Path
+import re
 from typing import Any
 
 from awesomeversion import AwesomeVersion, AwesomeVersionStrategy
@@ -207,7 +208,7 @@ def check_manifest(integration: Path = INTEGRATION) -> list[str]:
 
 
 def check_hacs(root: Path = REPO) -> list[str]:
-    """hacs.json names the integration and the Home Assistant version the tests run."""
+    """hacs.json names the integration, the Home Assistant version the tests run, its zip asset."""
     problems: list[str] = []
     hacs = _load_json(root / "hacs.json", problems)
     if not isinstance(hacs, dict):
@@ -221,6 +222,14 @@ def check_hacs(root: Path = REPO) -> list[str]:
         problems.append(
             f"hacs.json: homeassistant must be {ha_version!r}, the version the tests run"
         )
+    # HACS installs a release's zip asset instead of the folder: it needs the asset's name.
+    if "zip_release" in hacs and not isinstance(hacs["zip_release"], bool):
+        problems.append("hacs.json: zip_release must be true or false")
+    filename = hacs.get("filename")
+    if hacs.get("zip_release") is True and not (
+        isinstance(filename, str) and filename.endswith(".zip") and "/" not in filename
+    ):
+        problems.append("hacs.json: zip_release needs a filename, the name of a .zip asset")
     return problems
 
 
@@ -428,6 +437,136 @@ def _placeholder_mismatches(node: Any, path: str = "") -> Iterator[str]:
             yield path
 
 
+# Core's rules for every translation value (script/hassfest/translations.py,
+# validate_translation_value). The HTML rule is homeassistant.helpers.config_validation's
+# string_with_no_html, which hassfest calls first; the URL rule is hassfest's RE_URL.
+RE_HTML = re.compile(r"<[a-z].*?>", re.IGNORECASE)
+RE_URL = re.compile(
+    r"(((ftp|ftps|scp|http|https|mqtt|mqtts|socket|socks5):\/\/|www\.)"
+    r"[a-z0-9]+([\-\.]{1}[a-z0-9]+)*\.[a-z]{2,5}(:[0-9]{1,5})?(\/.*)?)",
+    re.IGNORECASE,
+)
+# The only values core lets hold a URL: preview_features.<feature>.description.
+_URLS_ALLOWED = re.compile(r"preview_features\.[^.]+\.description")
+
+
+def _translation_strings(integration: Path, problems: list[str]) -> Iterator[tuple[str, str, str]]:
+    """(file name, dotted key, text) of every string of every file under translations/."""
+
+    def walk(node: Any, path: str) -> Iterator[tuple[str, str]]:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                yield from walk(value, f"{path}.{key}" if path else str(key))
+        elif isinstance(node, str):
+            yield path, node
+
+    for file in sorted((integration / "translations").glob("*.json")):
+        data = _load_json(file, problems)
+        for path, text in walk(data, ""):
+            yield file.name, path, text
+
+
+def check_no_html(integration: Path = INTEGRATION) -> list[str]:
+    """No translation string of any language contains HTML (core's string_with_no_html)."""
+    problems: list[str] = []
+    for name, path, text in _translation_strings(integration, problems):
+        if match := RE_HTML.search(text):
+            problems.append(f"{name}: {path} should not contain HTML ({match.group()!r})")
+    return problems
+
+
+def check_no_urls(integration: Path = INTEGRATION) -> list[str]:
+    """No translation string of any language contains a URL (hassfest's RE_URL).
+
+    A URL the text needs is a placeholder the code fills in (`description_placeholders`,
+    `translation_placeholders`), as `{profile_url}` is.
+    """
+    problems: list[str] = []
+    for name, path, text in _translation_strings(integration, problems):
+        if (match := RE_URL.search(text)) and not _URLS_ALLOWED.fullmatch(path):
+            problems.append(
+                f"{name}: {path} should not contain URLs ({match.group()!r}): "
+                "use a placeholder the code fills in"
+            )
+    return problems
+
+
+_ICU_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# After an apostrophe, these characters start ICU quoted text ('' is one apostrophe).
+_ICU_QUOTABLE = "{}<>"
+
+
+def icu_message_errors(text: str, names: set[str] | frozenset[str] | None = None) -> list[str]:
+    """Why the frontend cannot format `text` as an ICU message (empty: it can).
+
+    The frontend formats every translation with ICU message syntax (intl-messageformat), and
+    answers "Translation error: ..." instead of the text when that fails. What our strings may
+    use of it:
+
+    - `{name}` is a placeholder, `name` an identifier (hassfest's rule); with `names`, one of
+      them. Any other brace is an error: `{type: url}` is a malformed argument, a lone `{` or
+      `}` is unbalanced.
+    - An apostrophe right before `{`, `}`, `<` or `>` starts quoted text, shown as is, up to
+      the next lone apostrophe (`''` is one apostrophe, inside quotes too); an apostrophe
+      anywhere else is an ordinary character. A quotation left open quotes the rest of the
+      text, which is never what was meant: an error. (hassfest reads placeholders with
+      Python's str.format rules and refuses quoted braces all the same: write such text
+      without braces.)
+    - `<` followed by a letter or `/` starts an ICU tag (HTML): an error.
+    """
+    errors: list[str] = []
+    index, end = 0, len(text)
+    while index < end:
+        char = text[index]
+        following = text[index + 1] if index + 1 < end else ""
+        if char == "'" and following == "'":
+            index += 2
+        elif char == "'" and following and following in _ICU_QUOTABLE:
+            start, index = index, index + 1
+            while index < end:
+                if text[index] == "'" and text[index + 1 : index + 2] == "'":
+                    index += 2
+                elif text[index] == "'":
+                    break
+                else:
+                    index += 1
+            if index >= end:
+                errors.append(f"quotation opened at {start} is never closed")
+            index += 1
+        elif char == "{":
+            if match := _ICU_PLACEHOLDER.match(text, index):
+                if names is not None and match.group(1) not in names:
+                    errors.append(f"unknown placeholder {match.group()} at {index}")
+                index = match.end()
+                continue
+            close = text.find("}", index + 1)
+            if close == -1 or "{" in text[index + 1 : close]:
+                errors.append(f"unbalanced '{{' at {index}")
+                index += 1
+            else:
+                errors.append(
+                    f"{text[index : close + 1]!r} at {index} is not a placeholder {{name}}"
+                )
+                index = close + 1
+        elif char == "}":
+            errors.append(f"unbalanced '}}' at {index}")
+            index += 1
+        elif char == "<" and (following == "/" or (following.isascii() and following.isalpha())):
+            errors.append(f"'<{following}' at {index} starts an ICU tag (HTML)")
+            index += 1
+        else:
+            index += 1
+    return errors
+
+
+def check_icu_messages(integration: Path = INTEGRATION) -> list[str]:
+    """Every string of every translation file is a valid ICU message (`icu_message_errors`)."""
+    problems: list[str] = []
+    for name, path, text in _translation_strings(integration, problems):
+        problems.extend(f"{name}: {path}: {error}" for error in icu_message_errors(text))
+    return problems
+
+
 def check_api_independent(integration: Path = INTEGRATION) -> list[str]:
     """The API client imports nothing of Home Assistant (it could be published on its own)."""
     problems: list[str] = []
@@ -479,6 +618,9 @@ def check_all(root: Path = REPO) -> list[str]:
         *check_hacs(root),
         *check_services(integration),
         *check_translation_keys(integration),
+        *check_no_html(integration),
+        *check_no_urls(integration),
+        *check_icu_messages(integration),
         *check_api_independent(integration),
         *check_brand(integration),
     ]

@@ -7,6 +7,7 @@ from pathlib import Path
 import shutil
 from typing import Any
 
+from homeassistant.helpers import config_validation as cv
 import pytest
 
 from tests import hassfest
@@ -97,6 +98,9 @@ def test_manifest_not_json_is_caught(repo: Path) -> None:
         (lambda h: h.pop("name") and None, "'name' is required"),
         (lambda h: h.update(homeassistant="2020.1.0"), "homeassistant must be"),
         (lambda h: h.update(render_readme=True), "unknown key 'render_readme'"),
+        (lambda h: h.update(zip_release="yes"), "zip_release must be true or false"),
+        (lambda h: h.pop("filename") and None, "zip_release needs a filename"),
+        (lambda h: h.update(filename="smartwats.tar.gz"), "zip_release needs a filename"),
     ],
 )
 def test_broken_hacs_json_is_caught(repo: Path, change: Any, expected: str) -> None:
@@ -286,3 +290,216 @@ def test_brand_images_are_checked(repo: Path) -> None:
         "brand/icon@2x.png: missing",
         "brand/logo.png: not a PNG file",
     ]
+
+
+def set_text(path: str, text: str) -> Any:
+    """A change for `edit_json` that sets the string at a dotted key."""
+
+    def change(data: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        node = data
+        for key in parents:
+            node = node[key]
+        node[last] = text
+
+    return change
+
+
+# The strings core's hassfest and the frontend refused, as they were (both languages).
+BROKEN_TEXTS = [
+    (
+        hassfest.check_no_html,
+        "services.send_album.fields.items.description",
+        (
+            "A list of 2 to 10 items, each {type: image or video, url: ...} or "
+            "{type: ..., path: <local file>}."
+        ),
+        "should not contain HTML ('<local file>')",
+    ),
+    (
+        hassfest.check_no_urls,
+        "config.error.invalid_url",
+        (
+            "Enter an http:// or https:// address without a query, such as "
+            "https://app.smartwats.com/api/."
+        ),
+        "should not contain URLs ('https://app.smartwats.com/api/.')",
+    ),
+    (
+        hassfest.check_no_urls,
+        "issues.webhook_unavailable.description",
+        (
+            "Or set an **external URL** that starts with https:// and points to a public address "
+            "(Settings → System → Network → Home Assistant URL), such as https://home.example.com."
+        ),
+        "should not contain URLs ('https://home.example.com')",
+    ),
+    (
+        hassfest.check_no_urls,
+        "issues.webhook_unavailable.description",
+        "أو اضبط عنوانًا يبدأ بـ https://\u200e، مثل www.example.com.",
+        "should not contain URLs ('www.example.com')",
+    ),
+    (
+        hassfest.check_icu_messages,
+        "services.send_carousel.fields.cards.description",
+        "A button is {type: url, text, url}, {type: copy, text, code}.",
+        "'{type: url, text, url}' at 12 is not a placeholder {name}",
+    ),
+    (
+        hassfest.check_icu_messages,
+        "services.send_album.fields.items.description",
+        "Each {type: ..., path: <local file>}.",
+        "is not a placeholder {name}",
+    ),
+    (
+        hassfest.check_icu_messages,
+        "config.step.user.description",
+        "Your [SmartWats profile]({profile_url).",
+        "unbalanced '{' at 25",
+    ),
+    (
+        hassfest.check_icu_messages,
+        "exceptions.invalid_url.message",
+        "{url} is not an <b>http</b> URL.",
+        "'<b' at 16 starts an ICU tag (HTML)",
+    ),
+]
+
+
+@pytest.mark.parametrize("language", ["en.json", "ar.json"])
+@pytest.mark.parametrize("case", BROKEN_TEXTS)
+def test_broken_translation_text_is_caught(
+    repo: Path, language: str, case: tuple[Any, str, str, str]
+) -> None:
+    """HTML, a URL or a brace the frontend cannot format is reported, in every language."""
+    rule, key, text, expected = case
+    translations = integration(repo) / "translations"
+    assert rule(integration(repo)) == []
+    edit_json(translations / language, set_text(key, text))
+    problems = rule(integration(repo))
+    assert problems != []
+    assert all(problem.startswith(f"{language}: {key}") for problem in problems), problems
+    assert any(expected in problem for problem in problems), problems
+    assert hassfest.check_all(repo) != []
+
+
+@pytest.mark.parametrize(
+    "rule", [hassfest.check_no_html, hassfest.check_no_urls, hassfest.check_icu_messages]
+)
+def test_every_translation_file_is_checked(repo: Path, rule: Any) -> None:
+    """A new language file is held to the same rules as en.json and ar.json."""
+    write(
+        integration(repo) / "translations" / "fr.json",
+        json.dumps({"title": "Voir <b>{name}</b> sur https://www.example.com et {type: url}"}),
+    )
+    problems = rule(integration(repo))
+    assert problems != []
+    assert all(problem.startswith("fr.json: title") for problem in problems), problems
+
+
+def test_urls_only_where_core_allows_them(repo: Path) -> None:
+    """Core lets a preview feature's description hold a URL, and nothing else."""
+    edit_json(
+        integration(repo) / "translations" / "en.json",
+        lambda t: t.update(
+            preview_features={
+                "beta": {"name": "Beta", "description": "See https://www.example.com/beta."}
+            }
+        ),
+    )
+    assert hassfest.check_no_urls(integration(repo)) == []
+    edit_json(
+        integration(repo) / "translations" / "en.json",
+        set_text("preview_features.beta.name", "Beta (www.example.com)"),
+    )
+    assert hassfest.check_no_urls(integration(repo)) == [
+        (
+            "en.json: preview_features.beta.name should not contain URLs ('www.example.com'): "
+            "use a placeholder the code fills in"
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    # Core's own cases (tests/hassfest/test_translations.py), and the forms we had.
+    [
+        "An example is: https://example.com.",
+        "www.example.com",
+        "http://example.com:8080",
+        "WWW.EXAMPLE.COM",
+        "HTTPS://www.example.com",
+        "such as https://app.smartwats.com/api/.",
+    ],
+)
+def test_url_rule_matches_urls(text: str) -> None:
+    """The URL rule, hassfest's RE_URL, finds a URL in each of these."""
+    assert hassfest.RE_URL.search(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Enter an address that starts with http:// or https:// and has no query.",
+        "يبدأ بـ http://\u200e أو https://\u200e",
+        "Your [SmartWats profile]({profile_url}).",
+        "An http(s) URL the SmartWats gateway can fetch.",
+    ],
+)
+def test_url_rule_lets_schemes_alone_pass(text: str) -> None:
+    """A scheme named alone, or a URL in a placeholder, is no URL to hassfest."""
+    assert not hassfest.RE_URL.search(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["<local file>", "<b>bold</b>", "a <br/> b", '<A HREF="x">', "x <span> y"]
+)
+def test_html_rule_is_core_s_refusing(text: str) -> None:
+    """RE_HTML refuses what Home Assistant's string_with_no_html refuses."""
+    assert hassfest.RE_HTML.search(text)
+    with pytest.raises(Exception, match="should not contain HTML"):
+        cv.string_with_no_html(text)
+
+
+@pytest.mark.parametrize("text", ["a < b", "1 <2> 3", "<>", "→ <- ->", "`*bold*`", "x <span"])
+def test_html_rule_is_core_s_accepting(text: str) -> None:
+    """RE_HTML lets pass what Home Assistant's string_with_no_html lets pass."""
+    assert not hassfest.RE_HTML.search(text)
+    assert cv.string_with_no_html(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "errors"),
+    [
+        ("Instance {instance_id} is linked.", []),
+        ("[SmartWats profile]({profile_url}) and {name}", []),
+        ("The gateway's own forms, the phone's number", []),
+        ("A button is `type: url` with `text` and `url`.", []),
+        ("1 < 2 > 0, a -> b", []),
+        # ICU quoting: '{' and '}' quote up to the next apostrophe, '' is one apostrophe.
+        ("Write '{type: url}' literally", []),
+        ("It''s '{'braces'}' and '<tag>' quoted", []),
+        ("'{it''s quoted}'", []),
+        ("Unclosed '{quote", ["quotation opened at 9 is never closed"]),
+        ("{type: url, text, url}", ["'{type: url, text, url}' at 0 is not a placeholder {name}"]),
+        ("{ name }", ["'{ name }' at 0 is not a placeholder {name}"]),
+        ("{1st}", ["'{1st}' at 0 is not a placeholder {name}"]),
+        ("{{name}}", ["unbalanced '{' at 0", "unbalanced '}' at 7"]),
+        ("{name", ["unbalanced '{' at 0"]),
+        ("name}", ["unbalanced '}' at 4"]),
+        ("{a{b}}", ["unbalanced '{' at 0", "unbalanced '}' at 5"]),
+        ("<local file>", ["'<l' at 0 starts an ICU tag (HTML)"]),
+        ("a </b>", ["'</' at 2 starts an ICU tag (HTML)"]),
+    ],
+)
+def test_icu_message_parser(text: str, errors: list[str]) -> None:
+    """The ICU parser accepts placeholders and quoted text, and names each error."""
+    assert hassfest.icu_message_errors(text) == errors
+
+
+def test_icu_placeholders_can_be_limited_to_known_names() -> None:
+    """Given the names the code passes, any other placeholder is an error."""
+    text = "{name} is linked to {phone}"
+    assert hassfest.icu_message_errors(text, {"name", "phone"}) == []
+    assert hassfest.icu_message_errors(text, {"name"}) == ["unknown placeholder {phone} at 20"]

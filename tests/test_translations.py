@@ -9,8 +9,10 @@ import re
 
 import pytest
 
+from tests import hassfest
+
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "custom_components/smartwats/translations"
-# A placeholder is a name in braces ({instance_id}); code examples like {type: url} are not.
+# A placeholder is a name in braces ({instance_id}); test_icu_messages refuses any other brace.
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 # Arabic script: the Arabic translation must be Arabic, not a copy of the English text.
 ARABIC = re.compile(r"[\u0600-\u06ff]")
@@ -31,7 +33,8 @@ def _load(name: str) -> dict[tuple[str, ...], str]:
     return dict(_strings(data))
 
 
-OTHERS = sorted(path.name for path in TRANSLATIONS.glob("*.json") if path.name != "en.json")
+ALL = sorted(path.name for path in TRANSLATIONS.glob("*.json"))
+OTHERS = [name for name in ALL if name != "en.json"]
 
 
 def test_arabic_is_there() -> None:
@@ -75,3 +78,18 @@ def test_arabic_is_translated() -> None:
         if re.search(r"[A-Za-z]{3}", PLACEHOLDER.sub("", text)) and not ARABIC.search(text)
     ]
     assert untranslated == []
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_icu_messages(name: str) -> None:
+    """Every string is an ICU message the frontend can format, HTML-free (English included).
+
+    The frontend shows "Translation error: ..." instead of a string it cannot parse; see
+    `hassfest.icu_message_errors` for the rules, and tests/test_hassfest.py for broken copies.
+    """
+    errors = {
+        ".".join(path): found
+        for path, text in _load(name).items()
+        if (found := hassfest.icu_message_errors(text))
+    }
+    assert errors == {}
