@@ -1,7 +1,8 @@
 """The webhook bodies the benchmarks post: the gateway's, built by the emulator, and Telegram's.
 
-Every body is built with the emulator's own builders (`smartwats_emulator.inbound`), so that it has
-the shape, size and random fields (ids, media keys, thumbnails) of what the gateway really posts.
+Every body is built with the emulator's own builders (`smartwats_emulator.wamessages`), so that it
+has the shape, size and random fields (ids, media keys, thumbnails) of what the gateway really
+posts.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import time
 from typing import Any
 
 from smartwats_emulator.ids import new_message_id
-from smartwats_emulator.inbound import build_inbound, received_message_payload
 from smartwats_emulator.jsontypes import JsonDict
+from smartwats_emulator.wamessages import build_inbound, received_message_payload
 from smartwats_emulator.webhooks import webhook_body
 
 # Who writes: the first number is the recipient the benchmark's entry has (its event entity fires).

@@ -16,8 +16,7 @@ import sys
 
 from homeassistant.const import CONF_WEBHOOK_ID
 
-from custom_components.smartwats.inbound import RECENT_MESSAGE_IDS
-from custom_components.smartwats.webhook import WEBHOOK_INBOXES
+from custom_components.smartwats.webhook import RECENT_MESSAGE_IDS, WEBHOOK_INBOXES
 
 from .bodies import smartwats_bodies
 from .home import Home

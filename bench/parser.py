@@ -6,7 +6,7 @@ from collections.abc import Mapping
 import gc
 import time
 
-from custom_components.smartwats.inbound import parse_webhook
+from custom_components.smartwats.api.inbound import parse_webhook
 
 from .bodies import Gateway, parser_bodies
 from .stats import summarize
@@ -20,9 +20,7 @@ GATEWAY = Gateway(
 
 
 def _parse(body: Mapping[str, object]) -> object:
-    return parse_webhook(
-        body, include_own_messages=False, own_number=OWN_NUMBER, upsert_subscribed=True
-    )
+    return parse_webhook(body)
 
 
 def time_body(body: Mapping[str, object], count: int) -> float:
@@ -38,9 +36,7 @@ def bench_parser(count: int, rounds: int) -> dict[str, object]:
     """Return µs per body for each kind (median of the rounds, after a warm-up)."""
     bodies = parser_bodies(GATEWAY)
     for name, body in bodies.items():
-        parsed = parse_webhook(
-            body, include_own_messages=False, own_number=OWN_NUMBER, upsert_subscribed=True
-        )
+        parsed = parse_webhook(body)
         if not (parsed.messages or parsed.statuses):
             raise RuntimeError(f"the parser found nothing in the {name} body")
         time_body(body, max(count // 10, 1))

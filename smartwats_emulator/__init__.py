@@ -9,9 +9,9 @@ from __future__ import annotations
 from .emulator import Emulator
 from .errors import EmulatorError, UnknownIdError
 from .faults import FAULT_KINDS, Fault, FaultKind
-from .inbound import INBOUND_KINDS
 from .params import RecordedRequest
 from .state import InstanceState, SentMessage
+from .wamessages import INBOUND_KINDS
 from .webhooks import WebhookDelivery
 
 __all__ = [

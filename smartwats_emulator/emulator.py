@@ -13,7 +13,6 @@ from .api import GatewayApi
 from .control import ControlApi
 from .errors import EmulatorError, UnknownIdError
 from .faults import Fault
-from .inbound import build_inbound, received_message_payload
 from .jsontypes import JsonDict
 from .page import page_routes
 from .params import RecordedRequest
@@ -26,6 +25,7 @@ from .state import (
     InstanceState,
     SentMessage,
 )
+from .wamessages import build_inbound, received_message_payload
 from .webhooks import WebhookDelivery, WebhookDispatcher
 
 RECEIPT_STATUSES = {"sent": 2, "delivered": 3, "read": 4, "played": 5}

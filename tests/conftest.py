@@ -122,7 +122,7 @@ def mock_setup_entry() -> Generator[AsyncMock]:
 def no_retry_delay() -> Generator[None]:
     """Clients of the integration retry temporary failures at once (not after 1, 2, 4 s)."""
     with patch(
-        "custom_components.smartwats.gateway.SmartwatsClient",
+        "custom_components.smartwats.models.SmartwatsClient",
         partial(SmartwatsClient, retry_backoff=0.0),
     ):
         yield

@@ -17,11 +17,11 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, snapsh
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.smartwats.api.inbound import MESSAGE_TYPES, InboundMessage
 from custom_components.smartwats.const import CONF_TARGET, DOMAIN, SUBENTRY_RECIPIENT
-from custom_components.smartwats.event import message_in_chat
-from custom_components.smartwats.inbound import MESSAGE_TYPES, InboundMessage
 from custom_components.smartwats.urls import async_reachable_base_url
-from smartwats_emulator.inbound import build_inbound
+from custom_components.smartwats.webhook import message_in_chat
+from smartwats_emulator.wamessages import build_inbound
 from smartwats_emulator.webhooks import webhook_body
 
 from .conftest import LINKED_PHONE, WEBHOOK_ID

@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 
-from custom_components.smartwats.inbound import (
+from custom_components.smartwats.api.inbound import (
     MESSAGE_STATUSES,
     MESSAGE_TYPES,
     GatewayEvent,
@@ -17,7 +17,6 @@ from custom_components.smartwats.inbound import (
     MediaInfo,
     MessageStatus,
     ParsedWebhook,
-    RecentIds,
     normalize_event_name,
     parse_content,
     parse_status,
@@ -25,7 +24,7 @@ from custom_components.smartwats.inbound import (
     parse_webhook,
     unwrap,
 )
-from smartwats_emulator.inbound import (
+from smartwats_emulator.wamessages import (
     INBOUND_KINDS,
     build_inbound,
     received_message_payload,
@@ -245,9 +244,9 @@ def test_every_kind_in_received_message(kind: str) -> None:
     wamessage, _ = upsert(kind, **FIELDS[kind])
     body = received(wamessage)
     if kind in LOST_IN_RECEIVED_MESSAGE:
-        # messages.upsert brings them (subscribed by default); without it, an "other" message.
-        assert parse_webhook(body).messages == []
-        message = only(parse_webhook(body, upsert_subscribed=False))
+        # An "other" message whose content is marked lost (messages.upsert may bring it).
+        message = only(parse_webhook(body))
+        assert message.content_lost
         assert _fields(message) == _expected(kind) | dict.fromkeys(EXPECTED_NAMES) | {
             "type": "other"
         }
@@ -367,29 +366,15 @@ def _own(body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def test_own_messages_are_dropped_by_default() -> None:
-    """Echoes of this account's own messages are not reported."""
+def test_own_messages_are_read_as_such() -> None:
+    """Echoes of this account's own messages: from_me, with no sender (the policy adds it)."""
     _, body = upsert("text")
-    assert parse_webhook(_own(body)).messages == []
-
-
-def test_own_messages_when_asked() -> None:
-    """With include_own_messages they are, sent by the linked number."""
-    _, body = upsert("text")
-    message = only(parse_webhook(_own(body), include_own_messages=True, own_number="966500000001"))
+    message = only(parse_webhook(_own(body)))
     assert message.from_me
-    assert message.sender == "966500000001"
-    assert message.sender_jid == OWN_JID
+    assert (message.sender, message.sender_jid) == (None, None)
     assert message.chat_id == "966501234567@s.whatsapp.net"
     assert message.chat_number == SENDER
     assert message.event_data()["from_me"] is True
-
-
-def test_own_messages_without_known_number() -> None:
-    """The linked number may be unknown: no sender then."""
-    _, body = upsert("text")
-    message = only(parse_webhook(_own(body), include_own_messages=True))
-    assert (message.sender, message.sender_jid) == (None, None)
 
 
 @pytest.mark.parametrize("from_me", ["true", 1, "1"])
@@ -397,7 +382,7 @@ def test_from_me_spellings(from_me: object) -> None:
     """The fromMe flag given as a string or a number."""
     _, body = upsert("text")
     body["data"]["data"]["messages"][0]["key"]["fromMe"] = from_me
-    assert parse_webhook(body).messages == []
+    assert only(parse_webhook(body)).from_me
 
 
 # -- wrappers --------------------------------------------------------------------------------------
@@ -856,23 +841,6 @@ def test_message_types_are_the_contract() -> None:
     )
 
 
-# -- the memory of recent ids ----------------------------------------------------------------------
-
-
-def test_recent_ids_forget_the_oldest() -> None:
-    """A bounded memory: seeing an id again refreshes it; the least recent goes first."""
-    recent = RecentIds(3)
-    assert not recent.seen("a")
-    assert not recent.seen("b")
-    assert not recent.seen("c")
-    assert recent.seen("a")  # a is now the most recent
-    assert not recent.seen("d")  # b goes
-    assert len(recent) == 3
-    assert "b" not in recent
-    assert "a" in recent
-    assert not recent.seen("b")
-
-
 # -- never raises ----------------------------------------------------------------------------------
 
 _JSON = st.recursive(
@@ -941,9 +909,7 @@ _EVENTS = st.sampled_from(
 @given(body=_JSON)
 def test_arbitrary_json_never_raises(body: object) -> None:
     """Whatever JSON arrives, the parser returns a result."""
-    for include_own in (False, True):
-        result = parse_webhook(body, include_own_messages=include_own, own_number="1")
-        assert isinstance(result, ParsedWebhook)
+    assert isinstance(parse_webhook(body), ParsedWebhook)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -951,7 +917,7 @@ def test_arbitrary_json_never_raises(body: object) -> None:
 def test_arbitrary_payloads_never_raise(event: str, payload: object, envelope: str) -> None:
     """Any payload under a known event name, in either envelope."""
     body = {"instance_id": IID, "data": {"event": event, envelope: payload}}
-    result = parse_webhook(body, include_own_messages=True, upsert_subscribed=False)
+    result = parse_webhook(body)
     for message in result.messages:
         assert message.type in MESSAGE_TYPES
         message.event_data()

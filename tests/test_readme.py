@@ -57,6 +57,7 @@ from pytest_homeassistant_custom_component.common import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.smartwats import const
+from custom_components.smartwats.api.inbound import GatewayEvent, InboundMessage, MessageStatus
 from custom_components.smartwats.const import (
     CONF_SEND_INTERVAL,
     DOMAIN,
@@ -65,7 +66,6 @@ from custom_components.smartwats.const import (
     EVENT_MESSAGE_STATUS,
     EVENT_WEBHOOK_EVENT,
 )
-from custom_components.smartwats.inbound import GatewayEvent, InboundMessage, MessageStatus
 from smartwats_emulator import Emulator
 from smartwats_emulator.params import SEND_ENDPOINTS, RecordedRequest
 

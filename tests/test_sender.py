@@ -6,8 +6,9 @@ import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 from itertools import pairwise
+import json
 from typing import Any
-from unittest.mock import AsyncMock, patch
+from unittest.mock import create_autospec, patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import Context, HomeAssistant, callback
@@ -20,13 +21,31 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.smartwats.api import (
+    AlbumItem,
+    CarouselCard,
+    QuickReplyButton,
     SendResult,
     SmartwatsClient,
     SmartwatsConnectionError,
     SmartwatsOutcomeUnknownError,
+    UrlButton,
 )
 from custom_components.smartwats.const import CONF_SEND_INTERVAL, DOMAIN, EVENT_MESSAGE_SENT
-from custom_components.smartwats.sender import OutgoingMessage, SendOutcome, text_sender
+from custom_components.smartwats.media import MediaItem, PreparedMedia, media_from_url
+from custom_components.smartwats.messages import (
+    AlbumMessage,
+    AlbumPart,
+    AudioMessage,
+    CarouselMessage,
+    ContactMessage,
+    LocationMessage,
+    MediaMessage,
+    OutgoingMessage,
+    TextMessage,
+    message_as_dict,
+    message_from_dict,
+)
+from custom_components.smartwats.sender import SendOutcome, async_send_message
 from smartwats_emulator import Emulator, Fault
 from smartwats_emulator.params import SEND_ENDPOINTS, RecordedRequest
 
@@ -321,23 +340,20 @@ async def test_events_counters_and_context(
     sender._next_at = 0
     context = Context()
     result = SendResult(message_id="ABC", raw={})
-    ok = AsyncMock(return_value=result)
-    bad = AsyncMock(side_effect=SmartwatsOutcomeUnknownError("No answer within 15 s"))
-    with patch.object(type(sender), "interval", 0.0):
-        outcome = await sender.async_send(
-            [
-                OutgoingMessage(target="1", type="media", send=ok),
-                OutgoingMessage(target="2", type="media", send=bad),
-            ],
-            context=context,
-        )
+    answers = [result, SmartwatsOutcomeUnknownError("No answer within 15 s")]
+    message = MediaMessage(media=media_from_url("https://example.com/a.jpg"))
+    with (
+        patch.object(type(sender), "interval", 0.0),
+        patch.object(sender.client, "send_media", side_effect=answers) as bad,
+    ):
+        outcome = await sender.async_send(["1", "2"], message, context=context)
     assert [(m.target, m.message_id) for m in outcome.sent] == [("1", "ABC")]
     [(target, error)] = outcome.failures
     assert target == "2"
     assert error.translation_key == "outcome_unknown"
     assert "may or may not have been sent" in str(error)
     assert isinstance(error.__cause__, SmartwatsOutcomeUnknownError)
-    bad.assert_awaited_once()  # never resent
+    assert bad.await_count == 2  # the second target's message was never resent
     [event] = events
     assert event.context is context
     assert event.data == {
@@ -368,11 +384,66 @@ def test_outcome() -> None:
     assert err.value.translation_key == "send_failures"
 
 
-async def test_text_sender_picks_the_endpoint() -> None:
-    """Groups use the group endpoint."""
-    client = AsyncMock(spec=SmartwatsClient)
-    send = text_sender("hi")
-    await send(client, "1@g.us")
-    await send(client, RECIPIENT_MUM)
-    client.send_group_text.assert_awaited_once_with("1@g.us", "hi")
-    client.send_text.assert_awaited_once_with(RECIPIENT_MUM, "hi")
+async def test_one_send_function_for_every_kind(hass: HomeAssistant) -> None:
+    """Each kind of message becomes its one client call; served media gets a URL at send time."""
+    client = create_autospec(SmartwatsClient, instance=True)
+    card = CarouselCard(
+        title="T", body="B", image_url="https://x/i.jpg", buttons=[QuickReplyButton("Ok", "ok")]
+    )
+    url = media_from_url("https://example.com/a.jpg")
+    cases: list[tuple[OutgoingMessage, str, tuple[object, ...], dict[str, object]]] = [
+        (TextMessage(text="hi"), "send_text", ("1", "hi"), {}),
+        (
+            MediaMessage(media=url, caption="c", filename="f"),
+            "send_media",
+            ("1", "https://example.com/a.jpg"),
+            {"caption": "c", "filename": "f"},
+        ),
+        (AudioMessage(media=url, ptt=False), "send_audio", ("1", url.url), {"ptt": False}),
+        (
+            LocationMessage(latitude=1.0, longitude=2.0, name="n"),
+            "send_location",
+            ("1", 1.0, 2.0),
+            {"name": "n", "address": None},
+        ),
+        (ContactMessage(name="Mum", phone="9665"), "send_contact", ("1", "Mum", "9665"), {}),
+        (
+            AlbumMessage(parts=(AlbumPart(kind="image", media=url),) * 2, caption="c"),
+            "send_album",
+            ("1", [AlbumItem("image", url.url)] * 2),
+            {"caption": "c"},
+        ),
+        (
+            CarouselMessage(cards=(card,), text="t"),
+            "send_carousel",
+            ("1", (card,)),
+            {"text": "t", "title": None, "footer": None},
+        ),
+    ]
+    for message, method, args, kwargs in cases:
+        await async_send_message(hass, client, "1", message, None)
+        getattr(client, method).assert_awaited_once_with(*args, **kwargs)
+
+
+def test_messages_survive_a_round_trip_through_json() -> None:
+    """Every kind of message is serialisable: what is stored is what is read back."""
+    card = CarouselCard(
+        title="T", body="B", image_url="https://x/i.jpg", buttons=[UrlButton("Go", "https://x")]
+    )
+    served = PreparedMedia(
+        filename="door.jpg",
+        served=MediaItem(filename="door.jpg", content_type="image/jpeg", content=b"\xff\xd8"),
+    )
+    messages: list[OutgoingMessage] = [
+        TextMessage(text="hi"),
+        MediaMessage(media=served, caption="c", filename="door.jpg"),
+        AudioMessage(media=PreparedMedia(filename="a.mp3", served="/api/tts_proxy/a.mp3")),
+        LocationMessage(latitude=1.5, longitude=2.5, name="n", address="a"),
+        ContactMessage(name="Mum", phone="966501234567"),
+        AlbumMessage(parts=(AlbumPart(kind="video", media=served),) * 2, caption=None),
+        CarouselMessage(cards=(card,), title="t"),
+    ]
+    for message in messages:
+        assert message_from_dict(json.loads(json.dumps(message_as_dict(message)))) == message
+    with pytest.raises(ValueError, match="Unknown message type"):
+        message_from_dict({"type": "poll"})

@@ -22,10 +22,10 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.smartwats import sensor
 from custom_components.smartwats.const import CONF_TARGET, DOMAIN, SUBENTRY_RECIPIENT
-from custom_components.smartwats.coordinator import SmartwatsConfigEntry
 from custom_components.smartwats.entity import recipient_device_info
+from custom_components.smartwats.models import SmartwatsConfigEntry
 from custom_components.smartwats.stats import MessageStats
-from smartwats_emulator.inbound import build_inbound, received_message_payload
+from smartwats_emulator.wamessages import build_inbound, received_message_payload
 from smartwats_emulator.webhooks import webhook_body
 
 from .conftest import LINKED_PHONE, WEBHOOK_ID

@@ -25,7 +25,7 @@ from custom_components.smartwats.const import (
     DOMAIN,
     EVENT_MESSAGE_SENT,
 )
-from custom_components.smartwats.coordinator import relogin_issue_id
+from custom_components.smartwats.repairs import relogin_issue_id
 from smartwats_emulator import Emulator, Fault
 from smartwats_emulator.params import SEND_ENDPOINTS, RecordedRequest
 
@@ -139,7 +139,7 @@ async def test_send_text_to_entities_only(
         ({"entity_id": "notify.nobody", "message": "Hi"}, "invalid_notify_entity", "notify.nobody"),
         (
             {"config_entry_id": "nope", "target": RECIPIENT_MUM, "message": "Hi"},
-            "entry_not_found",
+            "service_config_entry_not_found",
             "nope",
         ),
     ],
@@ -158,7 +158,8 @@ async def test_send_text_validation(
         await call(hass, "send_text", data)
     assert err.value.translation_key == key
     if placeholder is not None:
-        assert placeholder in str(err.value)
+        placeholders = (err.value.translation_placeholders or {}).values()
+        assert placeholder in str(err.value) or placeholder in placeholders
     assert sends(emulator) == []
 
 
@@ -196,7 +197,8 @@ async def test_entry_resolution(
     await hass.async_block_till_done()
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, "send_text", {"target": RECIPIENT_MUM, "message": "Hi"})
-    assert err.value.translation_key == "entry_required"
+    # Home Assistant's own lookup (helpers.service.async_get_config_entry).
+    assert err.value.translation_key == "service_found_multiple_config_entry_for_domain"
     # Entities still name their own entry.
     await call(hass, "send_text", {"entity_id": MUM_ENTITY, "message": "b"})
     await hass.config_entries.async_unload(other.entry_id)
@@ -206,14 +208,15 @@ async def test_entry_resolution(
             "send_text",
             {"config_entry_id": other.entry_id, "target": RECIPIENT_MUM, "message": "Hi"},
         )
-    assert err.value.translation_key == "entry_not_loaded"
+    assert err.value.translation_key == "service_config_entry_not_loaded"
     await hass.config_entries.async_unload(entry.entry_id)
+    await hass.config_entries.async_remove(other.entry_id)
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, "send_text", {"target": RECIPIENT_MUM, "message": "Hi"})
-    assert err.value.translation_key == "no_loaded_entry"
+    assert err.value.translation_key == "service_config_entry_not_loaded"
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, "send_text", {"entity_id": MUM_ENTITY, "message": "Hi"})
-    assert err.value.translation_key == "entry_not_loaded"
+    assert err.value.translation_key == "service_config_entry_not_loaded"
     assert [r.json["message"] for r in sends(emulator)] == ["a", "b"]
 
 
@@ -798,4 +801,4 @@ async def test_actions_are_registered_without_entries(hass: HomeAssistant) -> No
     }
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, "get_groups", {}, response=True)
-    assert err.value.translation_key == "no_loaded_entry"
+    assert err.value.translation_key == "service_found_no_config_entry_for_domain"

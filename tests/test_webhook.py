@@ -22,10 +22,9 @@ from custom_components.smartwats.const import (
     EVENT_WEBHOOK_EVENT,
     WEBHOOK_MAX_BODY,
 )
-from custom_components.smartwats.inbound import RECENT_MESSAGE_IDS
-from custom_components.smartwats.webhook import WEBHOOK_INBOXES
+from custom_components.smartwats.webhook import RECENT_MESSAGE_IDS, WEBHOOK_INBOXES, RecentIds
 from smartwats_emulator import Emulator
-from smartwats_emulator.inbound import INBOUND_KINDS, build_inbound, received_message_payload
+from smartwats_emulator.wamessages import INBOUND_KINDS, build_inbound, received_message_payload
 from smartwats_emulator.webhooks import webhook_body
 
 from .conftest import LINKED_PHONE, WEBHOOK_ID
@@ -583,3 +582,17 @@ async def test_unloaded_entry_receives_nothing(
     await post(client, upsert_body(instance_id, wamessage("text")))
     await hass.async_block_till_done()
     assert events == []
+
+
+def test_recent_ids_forget_the_oldest() -> None:
+    """A bounded memory: seeing an id again refreshes it; the least recent goes first."""
+    recent = RecentIds(3)
+    assert not recent.seen("a")
+    assert not recent.seen("b")
+    assert not recent.seen("c")
+    assert recent.seen("a")  # a is now the most recent
+    assert not recent.seen("d")  # b goes
+    assert len(recent) == 3
+    assert "b" not in recent
+    assert "a" in recent
+    assert not recent.seen("b")

@@ -19,20 +19,20 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.smartwats import inbound
+from custom_components.smartwats.api import inbound
+from custom_components.smartwats.api.coerce import loads_lenient
+from custom_components.smartwats.api.inbound import (
+    MAX_ID_LENGTH,
+    MAX_POST_ITEMS,
+    parse_status,
+    parse_webhook,
+)
 from custom_components.smartwats.const import (
     EVENT_MESSAGE_RECEIVED,
     EVENT_MESSAGE_STATUS,
     EVENT_WEBHOOK_EVENT,
 )
-from custom_components.smartwats.inbound import (
-    MAX_ID_LENGTH,
-    MAX_POST_ITEMS,
-    loads_lenient,
-    parse_status,
-    parse_webhook,
-)
-from smartwats_emulator.inbound import build_inbound
+from smartwats_emulator.wamessages import build_inbound
 from smartwats_emulator.webhooks import webhook_body
 
 from .conftest import LINKED_PHONE, WEBHOOK_ID
@@ -180,7 +180,7 @@ def test_any_string_anywhere_keeps_event_data_serialisable(
     for body in bodies:
         # As it travels: JSON text (surrogates escaped), read back by the handler's decoder.
         decoded = loads_lenient(json.dumps(body))
-        parsed = parse_webhook(decoded, include_own_messages=True, own_number=text or None)
+        parsed = parse_webhook(decoded)
         for item in (*parsed.messages, *parsed.statuses, *parsed.events):
             json_dumps(item.event_data())
 

@@ -20,7 +20,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.smartwats.const import DOMAIN, EVENT_MESSAGE_RECEIVED
 from custom_components.smartwats.webhook import INBOX_MAX_AGE, INBOX_MAX_POSTS, WEBHOOK_INBOXES
 from smartwats_emulator import Emulator, Fault
-from smartwats_emulator.inbound import build_inbound
+from smartwats_emulator.wamessages import build_inbound
 from smartwats_emulator.webhooks import webhook_body
 
 from .conftest import LINKED_PHONE, WEBHOOK_ID

@@ -27,8 +27,8 @@ from custom_components.smartwats.const import (
     DOMAIN,
     WEBHOOK_RETRY_INTERVAL,
 )
+from custom_components.smartwats.repairs import webhook_issue_id
 from custom_components.smartwats.urls import async_reachable_base_url
-from custom_components.smartwats.webhook_url import webhook_issue_id
 from smartwats_emulator import Emulator, Fault
 
 from .conftest import WEBHOOK_ID

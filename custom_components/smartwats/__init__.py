@@ -11,31 +11,27 @@ from homeassistant.helpers import (
     config_validation as cv,
     device_registry as dr,
     entity_registry as er,
-    issue_registry as ir,
 )
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.typing import ConfigType
 
 from .api.responses import normalize_instance_id
 from .const import CONF_INSTANCE_ID, DOMAIN, LOGGER
-from .coordinator import (
-    SmartwatsConfigEntry,
-    SmartwatsData,
-    SmartwatsLinkCoordinator,
-    relogin_issue_id,
-)
+from .coordinator import SmartwatsLinkCoordinator
 from .entity import instance_device_info
-from .gateway import async_create_client
 from .media import async_setup_media
+from .models import SmartwatsConfigEntry, SmartwatsRuntimeData, async_create_client
+from .repairs import async_delete_relogin_issue
 from .sender import SmartwatsSender
 from .services import async_setup_services
+from .stats import MessageStats
 from .webhook import (
     PostProcessor,
     async_register_webhook,
     async_setup_webhooks,
     async_unregister_webhook,
 )
-from .webhook_url import async_remove_webhook_url, async_setup_webhook_url
+from .webhook_url import WebhookRegistration, async_remove_webhook_url
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -74,23 +70,32 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartwatsConfigEntry) ->
     client = async_create_client(hass, entry.data, entry.options)
     coordinator = SmartwatsLinkCoordinator(hass, entry, client)
     await coordinator.async_config_entry_first_refresh()
-    sender = SmartwatsSender(hass, entry, client)
+    stats = MessageStats()
+    sender = SmartwatsSender(hass, entry, client, coordinator, stats)
     entry.async_on_unload(sender.async_stop)
-    entry.runtime_data = SmartwatsData(client=client, coordinator=coordinator, sender=sender)
+    webhook = WebhookRegistration(hass, entry, client, coordinator)
+    entry.async_on_unload(webhook.async_stop)
+    entry.runtime_data = SmartwatsRuntimeData(
+        client=client, coordinator=coordinator, sender=sender, stats=stats, webhook=webhook
+    )
     # Recipients' devices link to the instance's device: it must exist before the platforms.
     dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id, **instance_device_info(entry)
     )
-    entry.runtime_data.webhook = await async_setup_webhook_url(hass, entry)
+    # Before the platforms: the event entities show whether the gateway has a URL.
+    await webhook.async_start()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(_async_reload_on_recipient_change(hass, entry))
     # Last, once the counters are restored and the event entities listen: the posts that
     # waited, then the new ones.
-    entry.async_on_unload(inbox.async_attach(PostProcessor(hass, entry, inbox)))
+    processor = PostProcessor(hass, entry, inbox, coordinator, stats)
+    entry.async_on_unload(inbox.async_attach(processor))
     return True
 
 
-def _recipients(entry: SmartwatsConfigEntry) -> dict[str, tuple[str, dict[str, object]]]:
+def _recipient_subentries(
+    entry: SmartwatsConfigEntry,
+) -> dict[str, tuple[str, dict[str, object]]]:
     return {
         subentry_id: (subentry.title, dict(subentry.data))
         for subentry_id, subentry in entry.subentries.items()
@@ -106,14 +111,14 @@ def _async_reload_on_recipient_change(
     refuses one next to the options flow's automatic reload and the reauth flow's
     update-and-reload, so the entry's change signal is watched instead.
     """
-    recipients = _recipients(entry)
+    recipients = _recipient_subentries(entry)
 
     @callback
     def entry_changed(change: ConfigEntryChange, changed: SmartwatsConfigEntry) -> None:
         if (
             change is ConfigEntryChange.UPDATED
             and changed.entry_id == entry.entry_id
-            and _recipients(changed) != recipients
+            and _recipient_subentries(changed) != recipients
         ):
             hass.config_entries.async_schedule_reload(entry.entry_id)
 
@@ -187,6 +192,11 @@ def _async_rename_registry_ids(
 
 async def async_remove_entry(hass: HomeAssistant, entry: SmartwatsConfigEntry) -> None:
     """Delete the cloudhook and turn the gateway's webhook off (best effort, never fails)."""
-    ir.async_delete_issue(hass, DOMAIN, relogin_issue_id(entry))
+    async_delete_relogin_issue(hass, entry)
     async_unregister_webhook(hass, entry)
-    await async_remove_webhook_url(hass, entry)
+    try:
+        client = async_create_client(hass, entry.data, entry.options)
+    except ValueError as err:
+        LOGGER.debug("Could not turn the webhook of %s off: %s", entry.title, err)
+        return
+    await async_remove_webhook_url(hass, entry, client)

@@ -8,8 +8,8 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import SmartwatsConfigEntry
-from .entity import SmartwatsEntity
+from .entity import SmartwatsLinkEntity
+from .models import SmartwatsConfigEntry
 
 # Read-only: the coordinator does all the talking to the gateway.
 PARALLEL_UPDATES = 0
@@ -24,7 +24,7 @@ async def async_setup_entry(
     async_add_entities([SmartwatsLinkedBinarySensor(entry)])
 
 
-class SmartwatsLinkedBinarySensor(SmartwatsEntity, BinarySensorEntity):
+class SmartwatsLinkedBinarySensor(SmartwatsLinkEntity, BinarySensorEntity):
     """On while the WhatsApp session is linked to the phone."""
 
     _attr_device_class = BinarySensorDeviceClass.CONNECTIVITY

@@ -47,11 +47,8 @@ from .api import (
     LinkState,
     LinkStatus,
     SmartwatsAlreadyLinkedError,
-    SmartwatsAuthError,
     SmartwatsClient,
-    SmartwatsConnectionError,
     SmartwatsError,
-    SmartwatsInstanceError,
     SmartwatsNotReadyError,
     normalize_phone,
 )
@@ -74,10 +71,11 @@ from .const import (
     PROFILE_URL,
     SUBENTRY_RECIPIENT,
 )
-from .gateway import async_create_client
+from .errors import form_error
+from .models import async_create_client, default_country_code
 
 if TYPE_CHECKING:
-    from .coordinator import SmartwatsConfigEntry
+    from .models import SmartwatsConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -320,7 +318,7 @@ class SmartwatsConfigFlow(ConfigFlow, domain=DOMAIN):
                     errors["base"] = "pair_code_not_ready"
                 except SmartwatsError as err:
                     _LOGGER.debug("No pair code: %s", err)
-                    errors["base"] = "cannot_connect"
+                    errors["base"] = form_error(err)
                 else:
                     self._phone = phone
                     self._link_task = None
@@ -382,7 +380,7 @@ class SmartwatsConfigFlow(ConfigFlow, domain=DOMAIN):
             CONF_INSTANCE_ID: normalize_instance_id(entry_data[CONF_INSTANCE_ID]),
             CONF_BASE_URL: entry_data.get(CONF_BASE_URL) or DEFAULT_BASE_URL,
         }
-        self._country_code = entry.options.get(CONF_DEFAULT_COUNTRY_CODE) or None
+        self._country_code = default_country_code(entry.options)
         errors: dict[str, str] = {}
         state = await self._async_check(self._data, errors)
         if state is None:
@@ -501,15 +499,10 @@ class SmartwatsConfigFlow(ConfigFlow, domain=DOMAIN):
         """Await a gateway call; on failure fill ``errors`` and return None."""
         try:
             return await call
-        except SmartwatsAuthError:
-            errors["base"] = "invalid_auth"
-        except SmartwatsInstanceError:
-            errors["base"] = "invalid_instance"
-        except SmartwatsConnectionError:
-            errors["base"] = "cannot_connect"
-        except Exception:
-            _LOGGER.exception("Unexpected error from the SmartWats gateway")
-            errors["base"] = "unknown"
+        except Exception as err:
+            errors["base"] = form_error(err)
+            if errors["base"] == "unknown":
+                _LOGGER.exception("Unexpected error from the SmartWats gateway")
         return None
 
     async def _async_linked_or_link(self, state: LinkState) -> ConfigFlowResult:
@@ -710,7 +703,7 @@ class RecipientSubentryFlowHandler(ConfigSubentryFlow):
         """Return a typed number normalised and checked with the gateway, or fill errors."""
         entry = self._get_entry()
         try:
-            target = normalize_phone(typed, entry.options.get(CONF_DEFAULT_COUNTRY_CODE) or None)
+            target = normalize_phone(typed, default_country_code(entry.options))
         except InvalidPhoneNumberError:
             errors[CONF_TARGET] = "invalid_phone"
             return None
@@ -723,7 +716,7 @@ class RecipientSubentryFlowHandler(ConfigSubentryFlow):
             check = await self._client().check_phone(target)
         except SmartwatsError as err:
             _LOGGER.debug("Cannot check %s: %s", target, err)
-            errors["base"] = "cannot_connect"
+            errors["base"] = form_error(err)
             return None
         if check.exists:
             return target

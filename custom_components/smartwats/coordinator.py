@@ -1,16 +1,13 @@
-"""Runtime data of a SmartWats config entry and the coordinator that tracks its link state."""
+"""The coordinator that tracks whether a SmartWats instance is linked to its phone."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
-from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
@@ -22,10 +19,11 @@ from .api import (
     SmartwatsConnectionError,
     SmartwatsError,
     SmartwatsInstanceError,
+    SmartwatsLoggedOutError,
+    SmartwatsNotLinkedError,
 )
 from .const import (
     DOMAIN,
-    ISSUE_RELOGIN_REQUIRED,
     LINKED_POLL_INTERVAL,
     LOGGER,
     QR_MAX_AGE,
@@ -33,37 +31,14 @@ from .const import (
     QR_WATCH_WINDOW,
     UNLINKED_POLL_INTERVAL,
 )
-from .stats import MessageStats
-
-if TYPE_CHECKING:
-    from .sender import SmartwatsSender
-    from .webhook_url import WebhookRegistration
+from .errors import translation_key
+from .repairs import (
+    async_create_relogin_issue,
+    async_delete_relogin_issue,
+    async_relogin_issue_open,
+)
 
 _NEVER = datetime.min.replace(tzinfo=UTC)
-
-
-@dataclass(kw_only=True)
-class SmartwatsData:
-    """What a loaded config entry holds (``entry.runtime_data``).
-
-    Later features add their own fields here (the send queue, the webhook, event entities...).
-    """
-
-    client: SmartwatsClient
-    coordinator: SmartwatsLinkCoordinator
-    # The paced send queue of the instance (see sender.py).
-    sender: SmartwatsSender
-    stats: MessageStats = field(default_factory=MessageStats)
-    # Where the gateway posts (set up right after this data; see webhook_url.py).
-    webhook: WebhookRegistration | None = None
-
-
-type SmartwatsConfigEntry = ConfigEntry[SmartwatsData]
-
-
-def relogin_issue_id(entry: ConfigEntry) -> str:
-    """Return the id of the entry's "relogin required" repair issue."""
-    return f"{ISSUE_RELOGIN_REQUIRED}_{entry.entry_id}"
 
 
 class SmartwatsLinkCoordinator(DataUpdateCoordinator[LinkState]):
@@ -81,11 +56,9 @@ class SmartwatsLinkCoordinator(DataUpdateCoordinator[LinkState]):
     While logged out, a repair issue is open and a re-authentication flow (the relink) is started.
     """
 
-    config_entry: SmartwatsConfigEntry
+    config_entry: ConfigEntry
 
-    def __init__(
-        self, hass: HomeAssistant, entry: SmartwatsConfigEntry, client: SmartwatsClient
-    ) -> None:
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry, client: SmartwatsClient) -> None:
         """Set up the coordinator of one config entry."""
         super().__init__(
             hass,
@@ -101,9 +74,7 @@ class SmartwatsLinkCoordinator(DataUpdateCoordinator[LinkState]):
         # has proved it alive since. The gateway's database may still call such a session linked,
         # so a "linked" probe is then confirmed with a call that needs the live session. A relogin
         # issue left from before a reload or restart is the same suspicion.
-        self._suspect_dead = (
-            ir.async_get(hass).async_get_issue(DOMAIN, relogin_issue_id(entry)) is not None
-        )
+        self._suspect_dead = async_relogin_issue_open(hass, entry) is not None
         self._probed_at = _NEVER
         self._qr_watched_until = _NEVER
         # False while the gateway cannot be reached (the link state is then the last known).
@@ -116,12 +87,12 @@ class SmartwatsLinkCoordinator(DataUpdateCoordinator[LinkState]):
             state = await self.client.get_link_state(verify=self._suspect_dead)
         except SmartwatsAuthError as err:
             raise ConfigEntryAuthFailed(
-                translation_domain=DOMAIN, translation_key="invalid_auth"
+                translation_domain=DOMAIN, translation_key=translation_key(err)
             ) from err
         except SmartwatsInstanceError as err:
             raise ConfigEntryError(
                 translation_domain=DOMAIN,
-                translation_key="invalid_instance",
+                translation_key=translation_key(err),
                 translation_placeholders={"error": err.message},
             ) from err
         except SmartwatsConnectionError as err:
@@ -186,6 +157,18 @@ class SmartwatsLinkCoordinator(DataUpdateCoordinator[LinkState]):
         self.async_set_updated_data(self._async_apply(LinkState(LinkStatus.LINKED), except_flow))
 
     @callback
+    def async_gateway_failed(self, err: SmartwatsError | ValueError) -> None:
+        """Act on what a failed gateway call reveals about the entry.
+
+        A revoked token starts re-authentication; a session that is not linked (any more) is
+        recorded as logged out, which raises the relink repair.
+        """
+        if isinstance(err, SmartwatsAuthError):
+            self.config_entry.async_start_reauth(self.hass)
+        elif isinstance(err, SmartwatsLoggedOutError | SmartwatsNotLinkedError):
+            self.async_set_logged_out()
+
+    @callback
     def async_set_logged_out(self) -> None:
         """Record that the session is gone (a call answered "relogin required", or a logout).
 
@@ -230,15 +213,13 @@ class SmartwatsLinkCoordinator(DataUpdateCoordinator[LinkState]):
             # See the class docstring: not linked any more means logged out by the phone.
             state = LinkState(LinkStatus.LOGGED_OUT, state.qr_code)
         entry = self.config_entry
-        issue_id = relogin_issue_id(entry)
-        issue = ir.async_get(self.hass).async_get_issue(DOMAIN, issue_id)
         # Open in this run (issues kept from an earlier run are inactive).
-        issue_open = issue is not None and issue.active
+        issue_open = bool(async_relogin_issue_open(self.hass, entry))
         previous: bool | None = None if self.data is None else self.data.linked
         if state.linked:
             if previous is False or (previous is None and issue_open):
                 LOGGER.info("The WhatsApp session of %s is linked again", entry.title)
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            async_delete_relogin_issue(self.hass, entry)
             # A relink flow started when the session went has nothing left to do.
             flows = self.hass.config_entries.flow
             for flow in entry.async_get_active_flows(self.hass, {SOURCE_REAUTH}):
@@ -257,17 +238,7 @@ class SmartwatsLinkCoordinator(DataUpdateCoordinator[LinkState]):
                 entry.async_start_reauth(self.hass)
             # Kept open at every probe while logged out: finishing the repair flow (which only
             # opens the relink) deletes the issue, but the session is not back until linked.
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                issue_id,
-                data={"entry_id": entry.entry_id},
-                is_fixable=True,
-                is_persistent=False,
-                severity=ir.IssueSeverity.ERROR,
-                translation_key=ISSUE_RELOGIN_REQUIRED,
-                translation_placeholders={"name": entry.title},
-            )
+            async_create_relogin_issue(self.hass, entry)
         self.update_interval = self._interval(state)
         return state
 

@@ -9,7 +9,7 @@ from homeassistant.const import CONF_ACCESS_TOKEN, CONF_NAME, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_CLOUDHOOK_URL, CONF_INSTANCE_ID, CONF_PHONE, CONF_TARGET
-from .coordinator import SmartwatsConfigEntry
+from .models import SmartwatsConfigEntry
 from .webhook import WEBHOOK_INBOXES
 
 # Shorter values would be replaced inside unrelated words.

@@ -1,8 +1,8 @@
 """Event entities of received messages: one per instance and one per recipient.
 
 Each fires for every message reported as `smartwats_message_received` (the recipient's only for
-messages in that recipient's chat: from that number, or in that group), with the message `type`
-as the event type and the bus event's fields as attributes.
+messages in that recipient's chat, as the webhook's policy decided: from that number, or in that
+group), with the message `type` as the event type and the bus event's fields as attributes.
 """
 
 from __future__ import annotations
@@ -10,21 +10,19 @@ from __future__ import annotations
 from homeassistant.components.event import EventEntity
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import CONF_INSTANCE_ID, CONF_TARGET, SUBENTRY_RECIPIENT
-from .coordinator import SmartwatsConfigEntry
-from .entity import instance_device_info, recipient_device_info
-from .inbound import MESSAGE_TYPES, InboundMessage
+from .api.inbound import MESSAGE_TYPES, InboundMessage
+from .const import SUBENTRY_RECIPIENT
+from .entity import SmartwatsInstanceEntity, SmartwatsRecipientEntity
+from .models import SmartwatsConfigEntry
 from .webhook import signal_message_received
 from .webhook_url import signal_webhook_state
 
 # Events are pushed by the webhook; nothing is polled or sent.
 PARALLEL_UPDATES = 0
-
-_PHONE_SUFFIX = "@s.whatsapp.net"
 
 
 async def async_setup_entry(
@@ -33,10 +31,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the instance's message event entity and one per recipient."""
-    instance_id: str = entry.data[CONF_INSTANCE_ID]
-    async_add_entities(
-        [SmartwatsMessageEvent(entry, f"{instance_id}_message", instance_device_info(entry))]
-    )
+    async_add_entities([SmartwatsMessageEvent(entry)])
     for subentry_id, subentry in entry.subentries.items():
         if subentry.subentry_type != SUBENTRY_RECIPIENT:
             continue
@@ -46,39 +41,16 @@ async def async_setup_entry(
         )
 
 
-def message_in_chat(target: str, message: InboundMessage) -> bool:
-    """Tell whether a message is in the chat of a recipient (a number, a LID or a group JID)."""
-    if message.is_group:
-        return target == message.group_id
-    if target == message.chat_id:
-        return True
-    number = message.chat_number
-    if not number or not target.startswith(number):
-        return False
-    return target in (number, f"{number}{_PHONE_SUFFIX}")
+class _MessageEvent(EventEntity, Entity):
+    """Fires for the messages of the entry that `_accepts` takes."""
 
-
-class SmartwatsMessageEvent(EventEntity):
-    """Fires for each message received by the instance."""
-
-    _attr_has_entity_name = True
-    _attr_should_poll = False
     _attr_translation_key = "message"
-
-    def __init__(
-        self, entry: SmartwatsConfigEntry, unique_id: str, device_info: DeviceInfo
-    ) -> None:
-        """Describe the entity; it lives on the given device."""
-        self._entry = entry
-        self._attr_event_types = list(MESSAGE_TYPES)
-        self._attr_unique_id = unique_id
-        self._attr_device_info = device_info
+    _entry: SmartwatsConfigEntry
 
     @property
     def available(self) -> bool:
         """Messages arrive only while the gateway has a URL to post them to."""
-        webhook = self._entry.runtime_data.webhook
-        return webhook is not None and webhook.url is not None
+        return self._entry.runtime_data.webhook.url is not None
 
     async def async_added_to_hass(self) -> None:
         """Follow the received messages and the webhook's state."""
@@ -94,32 +66,42 @@ class SmartwatsMessageEvent(EventEntity):
             )
         )
 
-    def accepts(self, message: InboundMessage) -> bool:
-        """Tell whether the entity fires for this message."""
-        return True
+    def _accepts(self, recipients: frozenset[str]) -> bool:
+        raise NotImplementedError
 
     @callback
-    def _async_message(self, message: InboundMessage, data: dict[str, object]) -> None:
-        if not self.accepts(message):
-            return
-        self._trigger_event(message.type, dict(data))
-        self.async_write_ha_state()
+    def _async_message(
+        self, message: InboundMessage, data: dict[str, object], recipients: frozenset[str]
+    ) -> None:
+        if self._accepts(recipients):
+            self._trigger_event(message.type, dict(data))
+            self.async_write_ha_state()
 
 
-class SmartwatsRecipientMessageEvent(SmartwatsMessageEvent):
+class SmartwatsMessageEvent(_MessageEvent, SmartwatsInstanceEntity):
+    """Fires for each message received by the instance."""
+
+    def __init__(self, entry: SmartwatsConfigEntry) -> None:
+        """Describe the instance's entity."""
+        SmartwatsInstanceEntity.__init__(self, entry, "message")
+        self._entry = entry
+        self._attr_event_types = list(MESSAGE_TYPES)
+
+    def _accepts(self, recipients: frozenset[str]) -> bool:
+        return True
+
+
+class SmartwatsRecipientMessageEvent(_MessageEvent, SmartwatsRecipientEntity):
     """Fires for each message in a recipient's chat (from that number, or in that group)."""
 
     def __init__(
         self, hass: HomeAssistant, entry: SmartwatsConfigEntry, subentry: ConfigSubentry
     ) -> None:
         """Describe the entity of one `recipient` subentry, on the recipient's device."""
-        super().__init__(
-            entry,
-            f"{entry.data[CONF_INSTANCE_ID]}_{subentry.subentry_id}_message",
-            recipient_device_info(hass, entry, subentry),
-        )
-        self._target: str = subentry.data[CONF_TARGET]
+        SmartwatsRecipientEntity.__init__(self, hass, entry, subentry, "message")
+        self._entry = entry
+        self._attr_event_types = list(MESSAGE_TYPES)
+        self._subentry_id = subentry.subentry_id
 
-    def accepts(self, message: InboundMessage) -> bool:
-        """Only messages in the recipient's chat."""
-        return message_in_chat(self._target, message)
+    def _accepts(self, recipients: frozenset[str]) -> bool:
+        return self._subentry_id in recipients

@@ -13,8 +13,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .const import LOGGER, QR_FETCH_WAIT
-from .coordinator import SmartwatsConfigEntry
-from .entity import SmartwatsEntity
+from .entity import SmartwatsLinkEntity
+from .models import SmartwatsConfigEntry
 
 # Read-only: the coordinator does all the talking to the gateway.
 PARALLEL_UPDATES = 0
@@ -45,7 +45,7 @@ def _decode(data_uri: str) -> tuple[str, bytes] | None:
         return None
 
 
-class SmartwatsQrCodeImage(SmartwatsEntity, ImageEntity):
+class SmartwatsQrCodeImage(SmartwatsLinkEntity, ImageEntity):
     """The QR code to scan with WhatsApp while the instance is not linked.
 
     Unavailable while the instance is linked (there is no QR then). The state (the time the

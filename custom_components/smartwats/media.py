@@ -15,6 +15,7 @@ served.
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from datetime import datetime
 from http import HTTPStatus
@@ -24,7 +25,7 @@ from pathlib import Path
 import re
 import secrets
 import stat
-from typing import BinaryIO
+from typing import Any, BinaryIO, Literal
 from urllib.parse import quote, urlsplit
 
 from aiohttp import hdrs, web
@@ -34,6 +35,7 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
+from yarl import URL
 
 from .const import DOMAIN, MEDIA_MAX_PENDING, MEDIA_URL_TTL, MEDIA_VIEW_URL
 
@@ -59,6 +61,28 @@ class MediaItem:
     path: Path | None = None
     allowlisted: bool = False
     content: bytes | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the item as JSON-serialisable data (the content base64-encoded)."""
+        return {
+            "filename": self.filename,
+            "content_type": self.content_type,
+            "path": None if self.path is None else str(self.path),
+            "allowlisted": self.allowlisted,
+            "content": None if self.content is None else base64.b64encode(self.content).decode(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MediaItem:
+        """Return the item `as_dict` described."""
+        path, content = data.get("path"), data.get("content")
+        return cls(
+            filename=data["filename"],
+            content_type=data["content_type"],
+            path=None if path is None else Path(path),
+            allowlisted=bool(data.get("allowlisted", False)),
+            content=None if content is None else base64.b64decode(content),
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,6 +112,21 @@ class PreparedMedia:
         else:
             path = async_sign_path(hass, str(self.served), MEDIA_URL_TTL, use_content_user=True)
         return (base_url or "").rstrip("/") + path
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the media as JSON-serialisable data."""
+        served = self.served.as_dict() if isinstance(self.served, MediaItem) else self.served
+        return {"filename": self.filename, "url": self.url, "served": served}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PreparedMedia:
+        """Return the media `as_dict` described."""
+        served = data.get("served")
+        return cls(
+            filename=data.get("filename"),
+            url=data.get("url"),
+            served=MediaItem.from_dict(served) if isinstance(served, dict) else served,
+        )
 
 
 @dataclass(slots=True)
@@ -233,9 +272,40 @@ def _content_type(filename: str) -> str:
     return mimetypes.guess_type(filename)[0] or _DEFAULT_CONTENT_TYPE
 
 
+def check_url(url: str) -> str:
+    """Return an http(s) URL the gateway can fetch, or raise the validation error."""
+    try:
+        parsed = URL(url)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_url",
+            translation_placeholders={"url": url},
+        )
+    return url
+
+
 def media_from_url(url: str) -> PreparedMedia:
-    """Prepare media that the gateway fetches itself."""
-    return PreparedMedia(filename=None, url=url)
+    """Prepare media that the gateway fetches itself (the URL is checked)."""
+    return PreparedMedia(filename=None, url=check_url(url))
+
+
+type MediaSource = Literal["url", "path", "camera", "media_source"]
+
+
+async def async_prepare_media(
+    hass: HomeAssistant, source: MediaSource, value: str
+) -> PreparedMedia:
+    """Prepare media from a URL, a local file, a camera snapshot (now) or a media-source item."""
+    if source == "url":
+        return media_from_url(value)
+    if source == "path":
+        return await async_media_from_path(hass, value)
+    if source == "camera":
+        return await async_media_from_camera(hass, value)
+    return await async_media_from_source(hass, value)
 
 
 def _resolve_file(path: Path) -> Path | None:

@@ -10,10 +10,10 @@ from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import CONF_TARGET, SUBENTRY_RECIPIENT
-from .coordinator import SmartwatsConfigEntry
-from .entity import SmartwatsEntity, recipient_device_info
-from .sender import OutgoingMessage, text_sender
+from .const import SUBENTRY_RECIPIENT
+from .entity import SmartwatsRecipientEntity
+from .messages import TextMessage
+from .models import SmartwatsConfigEntry
 
 # Messages are paced by the instance's send queue, not by the entity platform.
 PARALLEL_UPDATES = 0
@@ -39,8 +39,13 @@ def format_message(message: str, title: str | None) -> str:
     return message
 
 
-class SmartwatsNotifyEntity(SmartwatsEntity, NotifyEntity):
-    """Sends text messages to one recipient (a number or a group)."""
+class SmartwatsNotifyEntity(SmartwatsRecipientEntity, NotifyEntity):
+    """Sends text messages to one recipient (a number or a group).
+
+    Available whenever the entry is loaded: a message is sent or fails, never skipped (Home
+    Assistant silently skips a notify call to an unavailable entity, and a gateway hiccup says
+    nothing about the next send).
+    """
 
     _attr_name = None
     _attr_translation_key = "recipient"
@@ -50,26 +55,13 @@ class SmartwatsNotifyEntity(SmartwatsEntity, NotifyEntity):
         self, hass: HomeAssistant, entry: SmartwatsConfigEntry, subentry: ConfigSubentry
     ) -> None:
         """Attach the entity to the recipient's device."""
-        super().__init__(entry, f"{subentry.subentry_id}_notify")
-        self._attr_device_info = recipient_device_info(hass, entry, subentry)
-        self._entry = entry
-        self.target: str = subentry.data[CONF_TARGET]
-
-    @property
-    @override
-    def available(self) -> bool:
-        """Always, while the entry is loaded: a message is sent or fails, never skipped.
-
-        A failed link probe only shows that the gateway was unreachable at that moment, and Home
-        Assistant silently skips a notify call to an unavailable entity.
-        """
-        return True
+        super().__init__(hass, entry, subentry, "notify")
+        self._sender = entry.runtime_data.sender
 
     @override
     async def async_send_message(self, message: str, title: str | None = None) -> None:
         """Send the message as text through the instance's send queue."""
-        send = text_sender(format_message(message, title))
-        outcome = await self._entry.runtime_data.sender.async_send(
-            [OutgoingMessage(target=self.target, type="text", send=send)], context=self._context
+        outcome = await self._sender.async_send(
+            [self.target], TextMessage(text=format_message(message, title)), context=self._context
         )
         outcome.raise_for_failures()

@@ -1,9 +1,80 @@
-"""Repair flows of the SmartWats integration."""
+"""The integration's repair issues (raised and cleared here only) and their fix flows.
+
+- ``relogin_required_<entry>``: the phone logged the WhatsApp session out (fixable: the relink).
+- ``webhook_unavailable_<entry>``: Home Assistant has no URL the gateway can post to.
+"""
 
 from __future__ import annotations
 
 from homeassistant.components.repairs import RepairsFlow, RepairsFlowResult
-from homeassistant.core import HomeAssistant
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+
+from .const import DOMAIN, ISSUE_RELOGIN_REQUIRED, ISSUE_WEBHOOK_UNAVAILABLE
+
+
+def relogin_issue_id(entry: ConfigEntry) -> str:
+    """Return the id of the entry's "relogin required" repair issue."""
+    return f"{ISSUE_RELOGIN_REQUIRED}_{entry.entry_id}"
+
+
+def webhook_issue_id(entry: ConfigEntry) -> str:
+    """Return the id of the entry's "webhook unavailable" repair issue."""
+    return f"{ISSUE_WEBHOOK_UNAVAILABLE}_{entry.entry_id}"
+
+
+@callback
+def async_relogin_issue_open(hass: HomeAssistant, entry: ConfigEntry) -> bool | None:
+    """Tell whether the relogin issue is there: open in this run, kept from an earlier one.
+
+    True: open in this run; False: kept from an earlier run (inactive); None: not there.
+    """
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, relogin_issue_id(entry))
+    return None if issue is None else issue.active
+
+
+@callback
+def async_create_relogin_issue(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Open (or keep open) the entry's relogin repair."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        relogin_issue_id(entry),
+        data={"entry_id": entry.entry_id},
+        is_fixable=True,
+        is_persistent=False,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key=ISSUE_RELOGIN_REQUIRED,
+        translation_placeholders={"name": entry.title},
+    )
+
+
+@callback
+def async_create_webhook_issue(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Open (or keep open) the entry's "webhook unavailable" repair."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        webhook_issue_id(entry),
+        is_fixable=False,
+        is_persistent=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=ISSUE_WEBHOOK_UNAVAILABLE,
+        translation_placeholders={"name": entry.title},
+    )
+
+
+@callback
+def async_delete_relogin_issue(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Close the entry's relogin repair."""
+    ir.async_delete_issue(hass, DOMAIN, relogin_issue_id(entry))
+
+
+@callback
+def async_delete_webhook_issue(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Close the entry's "webhook unavailable" repair."""
+    ir.async_delete_issue(hass, DOMAIN, webhook_issue_id(entry))
 
 
 class ReloginRepairFlow(RepairsFlow):

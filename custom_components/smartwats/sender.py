@@ -8,6 +8,9 @@ is attempted even when others fail; a message whose outcome is unknown (it may h
 reported as such and never sent again. When the entry unloads, the messages not sent yet fail at
 once and the ones sent keep their ids. Other requests that WhatsApp watches for abuse (number
 checks) wait their turn in the same queue (`SmartwatsSender.async_call`).
+
+A message is an `OutgoingMessage` value (messages.py); `async_send_message` is the one place that
+turns it into a call of the client.
 """
 
 from __future__ import annotations
@@ -16,23 +19,12 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Final
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 
-from .api import (
-    SendResult,
-    SmartwatsAuthError,
-    SmartwatsClient,
-    SmartwatsConnectionError,
-    SmartwatsError,
-    SmartwatsInstanceError,
-    SmartwatsLoggedOutError,
-    SmartwatsNotLinkedError,
-    SmartwatsOutcomeUnknownError,
-    SmartwatsQuotaError,
-)
+from .api import AlbumItem, SendResult, SmartwatsClient, SmartwatsError
 from .const import (
     CONF_INSTANCE_ID,
     CONF_SEND_INTERVAL,
@@ -41,40 +33,69 @@ from .const import (
     EVENT_MESSAGE_SENT,
     LOGGER,
 )
-from .coordinator import SmartwatsConfigEntry, SmartwatsData
+from .coordinator import SmartwatsLinkCoordinator
+from .errors import ha_error
+from .messages import (
+    AlbumMessage,
+    AudioMessage,
+    CarouselMessage,
+    ContactMessage,
+    LocationMessage,
+    MediaMessage,
+    OutgoingMessage,
+    TextMessage,
+    serves_media,
+)
+from .stats import MessageStats
+from .urls import async_reachable_base_url
 
-GROUP_SUFFIX: Final = "@g.us"
 
-type SendFunction = Callable[[SmartwatsClient, str], Awaitable[SendResult]]
+async def async_send_message(  # noqa: PLR0911 - one return per kind of message
+    hass: HomeAssistant,
+    client: SmartwatsClient,
+    target: str,
+    message: OutgoingMessage,
+    base_url: str | None,
+) -> SendResult:
+    """Send one message to one target; media Home Assistant serves gets a fresh URL on ``base_url``.
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OutgoingMessage:
-    """One message to one target: its type (for the event) and how to send it.
-
-    ``send`` gets the client and the target; it is called when the message's turn comes, so that
-    anything with a short life (a signed media URL) is made then.
+    The client sends to a group (``…@g.us``) through the group endpoint by itself.
     """
-
-    target: str
-    type: str
-    send: SendFunction
-
-
-def is_group(target: str) -> bool:
-    """Whether a target is a group (``...@g.us``): text and media go to the group endpoint."""
-    return target.endswith(GROUP_SUFFIX)
-
-
-def text_sender(text: str) -> SendFunction:
-    """Return the send function of a text message (to a chat or a group)."""
-
-    async def send(client: SmartwatsClient, target: str) -> SendResult:
-        if is_group(target):
-            return await client.send_group_text(target, text)
-        return await client.send_text(target, text)
-
-    return send
+    match message:
+        case TextMessage():
+            return await client.send_text(target, message.text)
+        case MediaMessage():
+            url = message.media.async_url(hass, base_url)
+            return await client.send_media(
+                target, url, caption=message.caption, filename=message.filename
+            )
+        case AudioMessage():
+            url = message.media.async_url(hass, base_url)
+            return await client.send_audio(target, url, ptt=message.ptt)
+        case LocationMessage():
+            return await client.send_location(
+                target,
+                message.latitude,
+                message.longitude,
+                name=message.name,
+                address=message.address,
+            )
+        case ContactMessage():
+            return await client.send_contact(target, message.name, message.phone)
+        case AlbumMessage():
+            items = [
+                AlbumItem(type=part.kind, url=part.media.async_url(hass, base_url))
+                for part in message.parts
+            ]
+            return await client.send_album(target, items, caption=message.caption)
+        case CarouselMessage():
+            return await client.send_carousel(
+                target,
+                message.cards,
+                text=message.text,
+                title=message.title,
+                footer=message.footer,
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,119 +137,71 @@ class SendOutcome:
         )
 
 
-@callback
-def async_gateway_error(
-    hass: HomeAssistant,
-    entry: SmartwatsConfigEntry,
-    err: SmartwatsError | ValueError,
-    *,
-    data: SmartwatsData | None = None,
-) -> HomeAssistantError:
-    """Return the translated error for a gateway failure, acting on what it reveals.
-
-    A bad token starts re-authentication; a session that is not linked (any more) is recorded on
-    the link coordinator, which raises the relink repair. ``data`` is the entry's runtime data
-    when the entry may have unloaded while the request was under way (`SmartwatsSender.data`).
-    """
-    error = str(err)
-    key: str
-    if isinstance(err, SmartwatsAuthError):
-        entry.async_start_reauth(hass)
-        key = "invalid_auth"
-    elif isinstance(err, SmartwatsLoggedOutError | SmartwatsNotLinkedError):
-        (data or entry.runtime_data).coordinator.async_set_logged_out()
-        key = "not_linked"
-    elif isinstance(err, SmartwatsInstanceError):
-        key = "invalid_instance"
-    elif isinstance(err, SmartwatsQuotaError):
-        key = "quota_exceeded"
-    elif isinstance(err, SmartwatsOutcomeUnknownError):
-        key = "outcome_unknown"
-    elif isinstance(err, SmartwatsConnectionError):
-        key = "temporary_failure"
-    else:
-        key = "rejected"
-    return HomeAssistantError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders={"error": error},
-    )
-
-
 class SmartwatsSender:
     """The paced send queue of one config entry (one gateway instance)."""
 
     def __init__(
-        self, hass: HomeAssistant, entry: SmartwatsConfigEntry, client: SmartwatsClient
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        client: SmartwatsClient,
+        coordinator: SmartwatsLinkCoordinator,
+        stats: MessageStats,
     ) -> None:
         """Set up the queue; it runs in the callers' tasks, so there is nothing to start."""
         self.hass = hass
         self.entry = entry
         self.client = client
+        # Told what sends reveal about the session; kept even once the entry has unloaded, so
+        # that the answer of a request under way then is still counted and acted on.
+        self._coordinator = coordinator
+        self._stats = stats
         # asyncio.Lock wakes its waiters first come, first served: calls keep their order.
         self._lock = asyncio.Lock()
         self._stopped = asyncio.Event()
         self._next_at = 0.0
-        # The entry's runtime data, kept when the queue stops (see `data`).
-        self._data: SmartwatsData | None = None
 
     @property
     def interval(self) -> float:
         """Seconds between the answer to one request and the next request."""
         return float(self.entry.options.get(CONF_SEND_INTERVAL, DEFAULT_SEND_INTERVAL))
 
-    @property
-    def data(self) -> SmartwatsData:
-        """The entry's runtime data, even once the entry has unloaded.
-
-        The entry drops it right after the queue stops, while a request may still be under way:
-        its answer is still counted and acted on.
-        """
-        return self._data if self._data is not None else self.entry.runtime_data
-
     @callback
     def async_stop(self) -> None:
         """Stop the queue (the entry unloads): waiting messages and requests fail at once."""
-        self._data = getattr(self.entry, "runtime_data", None)
         self._stopped.set()
 
     async def async_send(
-        self, messages: Sequence[OutgoingMessage], *, context: Context | None = None
+        self,
+        targets: Sequence[str],
+        message: OutgoingMessage,
+        *,
+        context: Context | None = None,
     ) -> SendOutcome:
-        """Send the messages in order, paced; return what was sent and what failed.
+        """Send the message to each target in order, paced; return what was sent and what failed.
 
-        Never raises for a message: when the queue stops (the entry unloads) meanwhile, the
-        messages not sent yet fail with `sender_stopped` and the ones sent keep their ids.
+        Never raises for a target: when the queue stops (the entry unloads) meanwhile, the
+        targets not sent to yet fail with `sender_stopped` and the ones sent keep their ids.
         """
-        outcome = SendOutcome(total=len(messages))
+        outcome = SendOutcome(total=len(targets))
+        base_url = None
+        if serves_media(message):
+            base_url = async_reachable_base_url(self.hass, self.client.base_url, allow_cloud=True)
         async with self._lock:
-            for message in messages:
+            for target in targets:
                 if not await self._async_wait_turn():
-                    self._async_fail(outcome, message.target, self._stopped_error())
+                    self._async_fail(outcome, target, self._stopped_error())
                     continue
                 try:
-                    result = await message.send(self.client, message.target)
-                except (SmartwatsError, ValueError) as err:
-                    LOGGER.debug("Sending %s to %s failed: %s", message.type, message.target, err)
-                    error = async_gateway_error(self.hass, self.entry, err, data=self.data)
-                    error.__cause__ = err
-                    self._async_fail(outcome, message.target, error)
-                else:
-                    outcome.sent.append(SentMessage(message.target, result.message_id))
-                    self.data.stats.async_count_sent()
-                    # Only a live session sends: evidence that the instance is linked.
-                    self.data.coordinator.async_set_linked()
-                    self.hass.bus.async_fire(
-                        EVENT_MESSAGE_SENT,
-                        {
-                            "config_entry_id": self.entry.entry_id,
-                            "instance_id": self.entry.data[CONF_INSTANCE_ID],
-                            "message_id": result.message_id,
-                            "target": message.target,
-                            "type": message.type,
-                        },
-                        context=context,
+                    result = await async_send_message(
+                        self.hass, self.client, target, message, base_url
                     )
+                except (SmartwatsError, ValueError) as err:
+                    LOGGER.debug("Sending %s to %s failed: %s", message.type, target, err)
+                    self._coordinator.async_gateway_failed(err)
+                    self._async_fail(outcome, target, ha_error(err))
+                else:
+                    self._async_sent(outcome, target, message, result, context)
                 finally:
                     self._next_at = self.hass.loop.time() + self.interval
         return outcome
@@ -237,7 +210,7 @@ class SmartwatsSender:
         """Make one gateway request (not a message) in the queue's turn, paced like a message.
 
         Raises `HomeAssistantError` (`sender_stopped`) when the queue stops before its turn;
-        the request's own errors are the caller's to map (`async_gateway_error`).
+        the request's own errors are the caller's to map (errors.py).
         """
         async with self._lock:
             if not await self._async_wait_turn():
@@ -257,9 +230,34 @@ class SmartwatsSender:
         return not self._stopped.is_set()
 
     @callback
+    def _async_sent(
+        self,
+        outcome: SendOutcome,
+        target: str,
+        message: OutgoingMessage,
+        result: SendResult,
+        context: Context | None,
+    ) -> None:
+        outcome.sent.append(SentMessage(target, result.message_id))
+        self._stats.async_count_sent()
+        # Only a live session sends: evidence that the instance is linked.
+        self._coordinator.async_set_linked()
+        self.hass.bus.async_fire(
+            EVENT_MESSAGE_SENT,
+            {
+                "config_entry_id": self.entry.entry_id,
+                "instance_id": self.entry.data[CONF_INSTANCE_ID],
+                "message_id": result.message_id,
+                "target": target,
+                "type": message.type,
+            },
+            context=context,
+        )
+
+    @callback
     def _async_fail(self, outcome: SendOutcome, target: str, error: HomeAssistantError) -> None:
         outcome.failures.append((target, error))
-        self.data.stats.async_count_failed()
+        self._stats.async_count_failed()
 
     def _stopped_error(self) -> HomeAssistantError:
         return HomeAssistantError(

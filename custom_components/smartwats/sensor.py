@@ -15,8 +15,8 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import SmartwatsConfigEntry
-from .entity import SmartwatsEntity
+from .entity import SmartwatsInstanceEntity
+from .models import SmartwatsConfigEntry
 from .stats import MessageStats
 
 # Counters change only when messages pass; nothing is polled.
@@ -97,7 +97,7 @@ async def async_setup_entry(
     async_add_entities(SmartwatsSensor(entry, description) for description in SENSORS)
 
 
-class SmartwatsSensor(SmartwatsEntity, RestoreSensor):
+class SmartwatsSensor(SmartwatsInstanceEntity, RestoreSensor):
     """A message counter, or the last message received, of one instance."""
 
     entity_description: SmartwatsSensorEntityDescription
@@ -109,11 +109,6 @@ class SmartwatsSensor(SmartwatsEntity, RestoreSensor):
         super().__init__(entry, description.key)
         self.entity_description = description
         self._stats = entry.runtime_data.stats
-
-    @property
-    def available(self) -> bool:
-        """Counters do not depend on the gateway being reachable."""
-        return True
 
     @property
     def native_value(self) -> int | str | None:

@@ -1,20 +1,20 @@
-"""The SmartWats actions: sending (paced, through each instance's sender), groups, numbers, logout.
+"""The SmartWats actions: their schemas and handlers.
 
-Every handler resolves its config entry (optional while exactly one is loaded), checks all of its
-input and prepares any media before the first message goes out, so that bad input never leaves
-half a bulk send behind. Send actions optionally return the ids of the messages sent; when some
-fail, the error names each failed target instead. Number checks wait their turn in the send queue
-(bulk look-ups are a known ban trigger); logging out is for administrators only.
+Every handler resolves its config entries and targets first, builds its message once (media
+prepared now: a snapshot is of this moment), and only then hands it to each instance's paced send
+queue (sender.py), so that bad input never leaves half a bulk send behind. Send actions
+optionally return the ids of the messages sent; when some fail, the error names each failed
+target instead. Number checks wait their turn in the send queue (bulk look-ups are a known ban
+trigger); logging out is for administrators only.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import (
     ATTR_CONFIG_ENTRY_ID,
     ATTR_ENTITY_ID,
@@ -29,45 +29,29 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, entity_registry as er
-from homeassistant.helpers.service import async_register_admin_service
+from homeassistant.helpers.service import async_get_config_entry, async_register_admin_service
 from homeassistant.util.json import JsonValueType
 import voluptuous as vol
-from yarl import URL
 
-from .api import (
-    AlbumItem,
-    AlbumMediaType,
-    CallButton,
-    CarouselButton,
-    CarouselCard,
-    CopyButton,
-    InvalidPhoneNumberError,
-    QuickReplyButton,
-    SendResult,
-    SmartwatsClient,
-    SmartwatsError,
-    UrlButton,
-    normalize_phone,
-)
-from .const import CONF_DEFAULT_COUNTRY_CODE, CONF_TARGET, DOMAIN
-from .coordinator import SmartwatsConfigEntry
-from .media import (
-    PreparedMedia,
-    async_media_from_camera,
-    async_media_from_path,
-    async_media_from_source,
-    media_from_url,
-)
-from .sender import (
+from .api import InvalidPhoneNumberError, SmartwatsClient, normalize_phone
+from .const import CONF_TARGET, DOMAIN
+from .errors import gateway_errors
+from .media import MediaSource, async_prepare_media
+from .messages import (
+    AudioMessage,
+    MediaMessage,
     OutgoingMessage,
-    SendFunction,
-    SendOutcome,
-    async_gateway_error,
-    is_group,
-    text_sender,
+    async_album_message,
+    carousel_message,
+    contact_message,
+    location_message,
+    serves_media,
+    text_message,
+    validation_error,
 )
+from .models import SmartwatsConfigEntry, default_country_code
+from .sender import SendOutcome
 from .urls import async_reachable_base_url
 
 SERVICE_SEND_TEXT: Final = "send_text"
@@ -105,9 +89,6 @@ ATTR_CARDS: Final = "cards"
 ATTR_PHONE: Final = "phone"
 ATTR_PHONES: Final = "phones"
 
-MIN_ALBUM_ITEMS: Final = 2
-MAX_ALBUM_ITEMS: Final = 10
-MAX_CAROUSEL_CARDS: Final = 10
 MAX_CHECK_PHONES: Final = 50
 
 _ENTRY_SCHEMA: Final = {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
@@ -180,26 +161,9 @@ CHECK_PHONES_SCHEMA: Final = vol.Schema(
     }
 )
 
-# Carousel buttons: the friendly form {type, text, <field>} and the gateway's own form.
-_FRIENDLY_BUTTONS: Final[dict[str, tuple[type[CarouselButton], str]]] = {
-    "url": (UrlButton, "url"),
-    "copy": (CopyButton, "code"),
-    "call": (CallButton, "phone"),
-    "reply": (QuickReplyButton, "id"),
-}
-_NATIVE_BUTTONS: Final[dict[str, tuple[type[CarouselButton], str]]] = {
-    "urlButton": (UrlButton, "url"),
-    "copyButton": (CopyButton, "copyCode"),
-    "callButton": (CallButton, "phoneNumber"),
-    "quickReplyButton": (QuickReplyButton, "id"),
-}
-
-type SendBuilder = Callable[[str | None], SendFunction]
-"""Makes the send function of a message for one instance, given the URL it reaches us at."""
-
 
 @dataclass(slots=True)
-class _Recipients:
+class _Targets:
     """The targets of a send action, per config entry (in the order given, without repeats)."""
 
     by_entry: dict[str, tuple[SmartwatsConfigEntry, list[str]]] = field(default_factory=dict)
@@ -210,145 +174,77 @@ class _Recipients:
             targets.append(target)
 
 
-def _validation_error(key: str, **placeholders: object) -> ServiceValidationError:
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders={name: str(value) for name, value in placeholders.items()},
-    )
-
-
 @callback
-def _loaded_entry(hass: HomeAssistant, entry_id: str) -> SmartwatsConfigEntry:
-    entry: SmartwatsConfigEntry | None = hass.config_entries.async_get_entry(entry_id)
-    if entry is None or entry.domain != DOMAIN:
-        raise _validation_error("entry_not_found", config_entry_id=entry_id)
-    if entry.state is not ConfigEntryState.LOADED:
-        raise _validation_error("entry_not_loaded", name=entry.title)
+def _entry(hass: HomeAssistant, entry_id: str | None) -> SmartwatsConfigEntry:
+    """Return a loaded entry: the one named, or the only one loaded."""
+    entry: SmartwatsConfigEntry = async_get_config_entry(hass, DOMAIN, entry_id)
     return entry
-
-
-@callback
-def _service_entry(call: ServiceCall) -> SmartwatsConfigEntry:
-    """Return the call's entry: the one named, or the only one loaded."""
-    if entry_id := call.data.get(ATTR_CONFIG_ENTRY_ID):
-        return _loaded_entry(call.hass, entry_id)
-    entries: list[SmartwatsConfigEntry] = call.hass.config_entries.async_loaded_entries(DOMAIN)
-    if not entries:
-        raise _validation_error("no_loaded_entry")
-    if len(entries) > 1:
-        raise _validation_error("entry_required")
-    return entries[0]
-
-
-def _country_code(entry: SmartwatsConfigEntry) -> str | None:
-    return entry.options.get(CONF_DEFAULT_COUNTRY_CODE) or None
 
 
 def _normalize(entry: SmartwatsConfigEntry, value: str, key: str = "invalid_target") -> str:
     try:
-        return normalize_phone(value, _country_code(entry))
+        return normalize_phone(value, default_country_code(entry.options))
     except InvalidPhoneNumberError as err:
-        raise _validation_error(key, target=value, error=err) from err
+        raise validation_error(key, target=value, error=err) from err
 
 
 @callback
-def _recipients(call: ServiceCall) -> _Recipients:
+def _targets(call: ServiceCall) -> _Targets:
     """Resolve `target` (numbers and ids, sent from the call's entry) and `entity_id`."""
-    recipients = _Recipients()
+    targets = _Targets()
     raw_targets: list[str] = call.data.get(ATTR_TARGET, [])
     entity_ids: list[str] = call.data.get(ATTR_ENTITY_ID, [])
     if not raw_targets and not entity_ids:
-        raise _validation_error("no_target")
+        raise validation_error("no_target")
     if raw_targets or ATTR_CONFIG_ENTRY_ID in call.data:
-        entry = _service_entry(call)
+        entry = _entry(call.hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
         for value in raw_targets:
-            recipients.add(entry, _normalize(entry, value))
-    if not entity_ids:
-        return recipients
+            targets.add(entry, _normalize(entry, value))
     registry = er.async_get(call.hass)
     for entity_id in entity_ids:
         entity = registry.async_get(entity_id)
-        subentry = None
         if (
-            entity is not None
-            and entity.platform == DOMAIN
-            and entity.domain == "notify"
-            and entity.config_entry_id is not None
-            and entity.config_subentry_id is not None
+            entity is None
+            or entity.platform != DOMAIN
+            or entity.domain != "notify"
+            or entity.config_entry_id is None
+            or entity.config_subentry_id is None
         ):
-            entry = _loaded_entry(call.hass, entity.config_entry_id)
-            subentry = entry.subentries.get(entity.config_subentry_id)
-        if subentry is None:
-            raise _validation_error("invalid_notify_entity", entity_id=entity_id)
-        recipients.add(entry, subentry.data[CONF_TARGET])
-    return recipients
+            raise validation_error("invalid_notify_entity", entity_id=entity_id)
+        entry = _entry(call.hass, entity.config_entry_id)
+        if (subentry := entry.subentries.get(entity.config_subentry_id)) is None:
+            raise validation_error("invalid_notify_entity", entity_id=entity_id)
+        targets.add(entry, subentry.data[CONF_TARGET])
+    return targets
 
 
-def _one_of(call: ServiceCall, *fields: str) -> str:
-    """Return the one source field the call gives (never none, never several)."""
+def _one_of(call: ServiceCall, fields: dict[str, MediaSource]) -> tuple[MediaSource, str]:
+    """Return the one media source the call gives (never none, never several) and its value."""
     given = [name for name in fields if call.data.get(name) not in (None, "")]
     if not given:
-        raise _validation_error("missing_source", fields=", ".join(fields))
+        raise validation_error("missing_source", fields=", ".join(fields))
     if len(given) > 1:
-        raise _validation_error("multiple_sources", fields=", ".join(given))
-    return given[0]
-
-
-def _check_url(url: str) -> str:
-    try:
-        parsed = URL(url)
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
-        raise _validation_error("invalid_url", url=url)
-    return url
-
-
-async def _async_prepare(hass: HomeAssistant, source: str, value: str) -> PreparedMedia:
-    """Prepare media from one of the source fields."""
-    if source in (ATTR_MEDIA_URL, ATTR_AUDIO_URL):
-        return media_from_url(_check_url(value))
-    if source in (ATTR_MEDIA_PATH, ATTR_AUDIO_PATH):
-        return await async_media_from_path(hass, value)
-    if source == ATTR_CAMERA_ENTITY_ID:
-        return await async_media_from_camera(hass, value)
-    return await async_media_from_source(hass, value)
-
-
-@callback
-def _base_url(hass: HomeAssistant, entry: SmartwatsConfigEntry) -> str:
-    """Return the URL the entry's gateway reaches Home Assistant at, for served media."""
-    url = async_reachable_base_url(hass, entry.runtime_data.client.base_url, allow_cloud=True)
-    if url is None:
-        raise _validation_error("no_reachable_url")
-    return url
+        raise validation_error("multiple_sources", fields=", ".join(given))
+    return fields[given[0]], call.data[given[0]]
 
 
 async def _async_send(
-    call: ServiceCall,
-    message_type: str,
-    build: SendBuilder,
-    media: Sequence[PreparedMedia] = (),
+    call: ServiceCall, targets: _Targets, message: OutgoingMessage
 ) -> ServiceResponse:
-    """Send one message to every recipient through each instance's queue.
-
-    A queue that stops (its entry unloads) fails only its own unsent messages: every instance's
-    outcome is kept, and the error names each failed target.
-    """
-    recipients = _recipients(call)
-    serves_media = any(item.needs_base_url for item in media)
-    batches = []
-    for entry, targets in recipients.by_entry.values():
-        send = build(_base_url(call.hass, entry) if serves_media else None)
-        messages = [
-            OutgoingMessage(target=target, type=message_type, send=send) for target in targets
-        ]
-        batches.append(entry.runtime_data.sender.async_send(messages, context=call.context))
+    """Send the message to every target through each instance's queue."""
+    if serves_media(message):
+        # Checked before anything is sent: the gateway must be able to fetch the media.
+        for entry, _entry_targets in targets.by_entry.values():
+            base = entry.runtime_data.client.base_url
+            if async_reachable_base_url(call.hass, base, allow_cloud=True) is None:
+                raise validation_error("no_reachable_url")
     outcome = SendOutcome(total=0)
-    # One instance (the usual case) is awaited as is: gather would make it a task of its own.
-    results = [await batches[0]] if len(batches) == 1 else await asyncio.gather(*batches)
-    for result in results:
+    for result in await asyncio.gather(
+        *(
+            entry.runtime_data.sender.async_send(entry_targets, message, context=call.context)
+            for entry, entry_targets in targets.by_entry.values()
+        )
+    ):
         outcome.merge(result)
     outcome.raise_for_failures()
     if not call.return_response:
@@ -361,236 +257,86 @@ async def _async_send(
 
 
 async def _async_send_text(call: ServiceCall) -> ServiceResponse:
-    text: str = call.data[ATTR_MESSAGE]
-    if not text.strip():
-        raise _validation_error("empty_message")
+    targets = _targets(call)
+    return await _async_send(call, targets, text_message(call.data[ATTR_MESSAGE]))
 
-    return await _async_send(call, "text", lambda _base_url: text_sender(text))
+
+_MEDIA_SOURCES: Final[dict[str, MediaSource]] = {
+    ATTR_MEDIA_URL: "url",
+    ATTR_MEDIA_PATH: "path",
+    ATTR_CAMERA_ENTITY_ID: "camera",
+    ATTR_MEDIA_CONTENT_ID: "media_source",
+}
+_AUDIO_SOURCES: Final[dict[str, MediaSource]] = {
+    ATTR_AUDIO_URL: "url",
+    ATTR_AUDIO_PATH: "path",
+    ATTR_MEDIA_CONTENT_ID: "media_source",
+}
 
 
 async def _async_send_media(call: ServiceCall) -> ServiceResponse:
-    _recipients(call)  # bad targets fail before a snapshot is taken
-    source = _one_of(
-        call, ATTR_MEDIA_URL, ATTR_MEDIA_PATH, ATTR_CAMERA_ENTITY_ID, ATTR_MEDIA_CONTENT_ID
+    targets = _targets(call)  # bad targets fail before a snapshot is taken
+    media = await async_prepare_media(call.hass, *_one_of(call, _MEDIA_SOURCES))
+    message = MediaMessage(
+        media=media,
+        caption=call.data.get(ATTR_CAPTION),
+        filename=call.data.get(ATTR_FILENAME) or media.filename,
     )
-    media = await _async_prepare(call.hass, source, call.data[source])
-    caption: str | None = call.data.get(ATTR_CAPTION)
-    filename: str | None = call.data.get(ATTR_FILENAME) or media.filename
-
-    def build(base_url: str | None) -> SendFunction:
-        async def send(client: SmartwatsClient, target: str) -> SendResult:
-            url = media.async_url(call.hass, base_url)
-            if is_group(target):
-                return await client.send_group_media(
-                    target, url, caption=caption, filename=filename
-                )
-            return await client.send_media(target, url, caption=caption, filename=filename)
-
-        return send
-
-    return await _async_send(call, "media", build, [media])
+    return await _async_send(call, targets, message)
 
 
 async def _async_send_audio(call: ServiceCall) -> ServiceResponse:
-    _recipients(call)
-    source = _one_of(call, ATTR_AUDIO_URL, ATTR_AUDIO_PATH, ATTR_MEDIA_CONTENT_ID)
-    media = await _async_prepare(call.hass, source, call.data[source])
-    ptt: bool = call.data[ATTR_PTT]
-
-    def build(base_url: str | None) -> SendFunction:
-        async def send(client: SmartwatsClient, target: str) -> SendResult:
-            return await client.send_audio(target, media.async_url(call.hass, base_url), ptt=ptt)
-
-        return send
-
-    return await _async_send(call, "audio", build, [media])
-
-
-def _location(call: ServiceCall) -> tuple[float, float, str | None]:
-    """Return the latitude, longitude and default name of the location to send."""
-    has_coordinates = ATTR_LATITUDE in call.data or ATTR_LONGITUDE in call.data
-    entity_id: str | None = call.data.get(ATTR_LOCATION_ENTITY_ID)
-    if entity_id is not None:
-        if has_coordinates:
-            raise _validation_error("location_both")
-        state = call.hass.states.get(entity_id)
-        if state is None:
-            raise _validation_error("location_entity_not_found", entity_id=entity_id)
-        latitude = state.attributes.get(ATTR_LATITUDE)
-        longitude = state.attributes.get(ATTR_LONGITUDE)
-        try:
-            return float(cv.latitude(latitude)), float(cv.longitude(longitude)), state.name
-        except vol.Invalid as err:
-            raise _validation_error("location_entity_no_coordinates", entity_id=entity_id) from err
-    if ATTR_LATITUDE not in call.data or ATTR_LONGITUDE not in call.data:
-        raise _validation_error("location_required")
-    return call.data[ATTR_LATITUDE], call.data[ATTR_LONGITUDE], None
+    targets = _targets(call)
+    media = await async_prepare_media(call.hass, *_one_of(call, _AUDIO_SOURCES))
+    return await _async_send(call, targets, AudioMessage(media=media, ptt=call.data[ATTR_PTT]))
 
 
 async def _async_send_location(call: ServiceCall) -> ServiceResponse:
-    latitude, longitude, default_name = _location(call)
-    name: str | None = call.data.get(ATTR_NAME) or default_name
-    address: str | None = call.data.get(ATTR_ADDRESS)
-
-    def build(_base_url: str | None) -> SendFunction:
-        async def send(client: SmartwatsClient, target: str) -> SendResult:
-            return await client.send_location(
-                target, latitude, longitude, name=name, address=address
-            )
-
-        return send
-
-    return await _async_send(call, "location", build)
+    message = location_message(
+        call.hass,
+        latitude=call.data.get(ATTR_LATITUDE),
+        longitude=call.data.get(ATTR_LONGITUDE),
+        entity_id=call.data.get(ATTR_LOCATION_ENTITY_ID),
+        name=call.data.get(ATTR_NAME),
+        address=call.data.get(ATTR_ADDRESS),
+    )
+    return await _async_send(call, _targets(call), message)
 
 
 async def _async_send_contact(call: ServiceCall) -> ServiceResponse:
-    recipients = _recipients(call)
-    name: str = call.data[ATTR_CONTACT_NAME]
-    phone: str = call.data[ATTR_CONTACT_PHONE]
-    if not name.strip():
-        raise _validation_error("empty_contact_name")
-    for entry, _targets in recipients.by_entry.values():
-        _normalize(entry, phone, "invalid_contact_phone")
-
-    def build(_base_url: str | None) -> SendFunction:
-        async def send(client: SmartwatsClient, target: str) -> SendResult:
-            return await client.send_contact(target, name, phone)
-
-        return send
-
-    return await _async_send(call, "contact", build)
-
-
-async def _async_album_item(
-    hass: HomeAssistant, index: int, raw: Mapping[str, Any]
-) -> tuple[AlbumMediaType, PreparedMedia]:
-    kind: AlbumMediaType
-    if raw.get("type") == "image":
-        kind = "image"
-    elif raw.get("type") == "video":
-        kind = "video"
-    else:
-        raise _validation_error(
-            "invalid_album_item",
-            index=index,
-            error=f"type must be image or video, not {raw.get('type')!r}",
-        )
-    sources = [key for key in ("url", "path") if raw.get(key)]
-    if len(sources) != 1:
-        raise _validation_error(
-            "invalid_album_item", index=index, error="give either url or path (one of the two)"
-        )
-    value = str(raw[sources[0]])
-    if sources[0] == "url":
-        return kind, media_from_url(_check_url(value))
-    return kind, await async_media_from_path(hass, value)
+    targets = _targets(call)
+    message = contact_message(call.data[ATTR_CONTACT_NAME], call.data[ATTR_CONTACT_PHONE])
+    for entry, _entry_targets in targets.by_entry.values():
+        _normalize(entry, message.phone, "invalid_contact_phone")
+    return await _async_send(call, targets, message)
 
 
 async def _async_send_album(call: ServiceCall) -> ServiceResponse:
-    _recipients(call)
-    raw_items: list[dict[str, Any]] = call.data[ATTR_ITEMS]
-    if not MIN_ALBUM_ITEMS <= len(raw_items) <= MAX_ALBUM_ITEMS:
-        raise _validation_error(
-            "album_size", count=len(raw_items), min=MIN_ALBUM_ITEMS, max=MAX_ALBUM_ITEMS
-        )
-    items = [
-        await _async_album_item(call.hass, index, raw)
-        for index, raw in enumerate(raw_items, start=1)
-    ]
-    caption: str | None = call.data.get(ATTR_CAPTION)
-
-    def build(base_url: str | None) -> SendFunction:
-        async def send(client: SmartwatsClient, target: str) -> SendResult:
-            album = [
-                AlbumItem(type=kind, url=media.async_url(call.hass, base_url))
-                for kind, media in items
-            ]
-            return await client.send_album(target, album, caption=caption)
-
-        return send
-
-    return await _async_send(call, "album", build, [media for _kind, media in items])
-
-
-def _text(value: object) -> str:
-    return "" if value is None else str(value)
-
-
-def _button(raw: object) -> CarouselButton:
-    """Read a button in the friendly form or in the gateway's own form."""
-    if not isinstance(raw, Mapping):
-        raise TypeError(f"a button is an object, not {raw!r}")
-    for key, (button_class, name) in _NATIVE_BUTTONS.items():
-        if key in raw:
-            spec = raw[key]
-            if not isinstance(spec, Mapping):
-                raise TypeError(f"{key} must be an object, not {spec!r}")
-            return button_class(_text(spec.get("displayText")), _text(spec.get(name)))
-    kind = raw.get("type")
-    if kind not in _FRIENDLY_BUTTONS:
-        raise ValueError(
-            f"unknown button type {kind!r}: use url, copy, call or reply "
-            "(or urlButton, copyButton, callButton, quickReplyButton)"
-        )
-    button_class, name = _FRIENDLY_BUTTONS[kind]
-    return button_class(_text(raw.get("text")), _text(raw.get(name)))
-
-
-def _card(index: int, raw: Mapping[str, Any]) -> CarouselCard:
-    image = raw.get("image")
-    image_url = image.get("url") if isinstance(image, Mapping) else image
-    raw_buttons = raw.get("buttons")
-    if not isinstance(raw_buttons, list):
-        raw_buttons = [] if raw_buttons is None else [raw_buttons]
-    buttons = []
-    for number, raw_button in enumerate(raw_buttons, start=1):
-        try:
-            buttons.append(_button(raw_button))
-        except (TypeError, ValueError) as err:
-            raise _validation_error(
-                "invalid_button", index=index, button=number, error=err
-            ) from err
-    footer = raw.get("footer")
-    try:
-        card = CarouselCard(
-            title=_text(raw.get("title")),
-            body=_text(raw.get("body")),
-            image_url=_check_url(_text(image_url)) if image_url else "",
-            buttons=buttons,
-            footer=None if footer is None else str(footer),
-        )
-    except ValueError as err:
-        raise _validation_error("invalid_card", index=index, error=err) from err
-    return card
+    targets = _targets(call)
+    message = await async_album_message(
+        call.hass, call.data[ATTR_ITEMS], call.data.get(ATTR_CAPTION)
+    )
+    return await _async_send(call, targets, message)
 
 
 async def _async_send_carousel(call: ServiceCall) -> ServiceResponse:
-    _recipients(call)
-    raw_cards: list[dict[str, Any]] = call.data[ATTR_CARDS]
-    if not 1 <= len(raw_cards) <= MAX_CAROUSEL_CARDS:
-        raise _validation_error("carousel_size", count=len(raw_cards), max=MAX_CAROUSEL_CARDS)
-    cards = [_card(index, raw) for index, raw in enumerate(raw_cards, start=1)]
-    text: str | None = call.data.get(ATTR_TEXT)
-    title: str | None = call.data.get(ATTR_TITLE)
-    footer: str | None = call.data.get(ATTR_FOOTER)
-
-    def build(_base_url: str | None) -> SendFunction:
-        async def send(client: SmartwatsClient, target: str) -> SendResult:
-            return await client.send_carousel(target, cards, text=text, title=title, footer=footer)
-
-        return send
-
-    return await _async_send(call, "carousel", build)
+    targets = _targets(call)
+    message = carousel_message(
+        call.data[ATTR_CARDS],
+        text=call.data.get(ATTR_TEXT),
+        title=call.data.get(ATTR_TITLE),
+        footer=call.data.get(ATTR_FOOTER),
+    )
+    return await _async_send(call, targets, message)
 
 
 async def _async_get_groups(call: ServiceCall) -> ServiceResponse:
-    entry = _service_entry(call)
-    try:
+    entry = _entry(call.hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
+    coordinator = entry.runtime_data.coordinator
+    with gateway_errors(coordinator.async_gateway_failed):
         groups = await entry.runtime_data.client.get_groups()
-    except SmartwatsError as err:
-        raise async_gateway_error(call.hass, entry, err) from err
     # Only a live session lists groups: evidence that the instance is linked.
-    entry.runtime_data.coordinator.async_set_linked()
+    coordinator.async_set_linked()
     result: list[JsonValueType] = []
     for group in groups:
         item: dict[str, JsonValueType] = {"id": group.id, "name": group.name, "size": group.size}
@@ -603,27 +349,19 @@ async def _async_get_groups(call: ServiceCall) -> ServiceResponse:
 
 
 async def _async_check_phone(call: ServiceCall) -> ServiceResponse:
-    entry = _service_entry(call)
+    entry = _entry(call.hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
     number = _normalize(entry, call.data[ATTR_PHONE], "invalid_phone")
-    sender = entry.runtime_data.sender
-    try:
-        check = await sender.async_call(lambda client: client.check_phone(number))
-    except SmartwatsError as err:
-        raise async_gateway_error(call.hass, entry, err, data=sender.data) from err
+    check = await _async_paced(entry, lambda client: client.check_phone(number))
     return {"phone": check.phone, "exists": check.exists, "jid": check.jid}
 
 
 async def _async_check_phones(call: ServiceCall) -> ServiceResponse:
-    entry = _service_entry(call)
+    entry = _entry(call.hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
     phones: list[str] = call.data[ATTR_PHONES]
     if len(phones) > MAX_CHECK_PHONES:
-        raise _validation_error("too_many_phones", count=len(phones), max=MAX_CHECK_PHONES)
+        raise validation_error("too_many_phones", count=len(phones), max=MAX_CHECK_PHONES)
     numbers = [_normalize(entry, phone, "invalid_phone") for phone in phones]
-    sender = entry.runtime_data.sender
-    try:
-        checks = await sender.async_call(lambda client: client.check_phones(numbers))
-    except SmartwatsError as err:
-        raise async_gateway_error(call.hass, entry, err, data=sender.data) from err
+    checks = await _async_paced(entry, lambda client: client.check_phones(numbers))
     return {
         "results": [
             {"phone": check.phone, "exists": check.exists, "jid": check.jid} for check in checks
@@ -631,14 +369,22 @@ async def _async_check_phones(call: ServiceCall) -> ServiceResponse:
     }
 
 
+async def _async_paced[T](
+    entry: SmartwatsConfigEntry, request: Callable[[SmartwatsClient], Awaitable[T]]
+) -> T:
+    """Make a gateway request in the instance's send queue, its failure translated."""
+    runtime = entry.runtime_data
+    with gateway_errors(runtime.coordinator.async_gateway_failed):
+        return await runtime.sender.async_call(request)
+
+
 async def _async_logout(call: ServiceCall) -> None:
-    entry = _service_entry(call)
-    try:
+    entry = _entry(call.hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
+    coordinator = entry.runtime_data.coordinator
+    with gateway_errors(coordinator.async_gateway_failed):
         await entry.runtime_data.client.logout()
-    except SmartwatsError as err:
-        raise async_gateway_error(call.hass, entry, err) from err
     # The session is gone: the link state shows it and the relink flow applies.
-    entry.runtime_data.coordinator.async_set_logged_out()
+    coordinator.async_set_logged_out()
 
 
 @callback

@@ -16,7 +16,7 @@ slices that leave the event loop to others (`_SLICE`). Where the URL points is k
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Mapping
 import dataclasses
 from dataclasses import dataclass
@@ -34,19 +34,9 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 from homeassistant.util.json import json_loads
 
-from .const import (
-    CONF_INCLUDE_OWN_MESSAGES,
-    CONF_INSTANCE_ID,
-    CONF_PHONE,
-    DOMAIN,
-    EVENT_MESSAGE_RECEIVED,
-    EVENT_MESSAGE_STATUS,
-    EVENT_WEBHOOK_EVENT,
-    LOGGER,
-    WEBHOOK_MAX_BODY,
-)
-from .coordinator import SmartwatsConfigEntry
-from .inbound import (
+from .api import to_user_jid
+from .api.coerce import loads_lenient
+from .api.inbound import (
     EVENT_MESSAGES_UPDATE,
     EVENT_MESSAGES_UPSERT,
     EVENT_RECEIVED_MESSAGE,
@@ -54,16 +44,32 @@ from .inbound import (
     MAX_POST_ITEMS,
     InboundMessage,
     MessageStatus,
-    RecentIds,
-    loads_lenient,
     read_webhook,
 )
+from .const import (
+    CONF_INCLUDE_OWN_MESSAGES,
+    CONF_INSTANCE_ID,
+    CONF_PHONE,
+    CONF_TARGET,
+    DOMAIN,
+    EVENT_MESSAGE_RECEIVED,
+    EVENT_MESSAGE_STATUS,
+    EVENT_WEBHOOK_EVENT,
+    LOGGER,
+    SUBENTRY_RECIPIENT,
+    WEBHOOK_MAX_BODY,
+)
+from .coordinator import SmartwatsLinkCoordinator
+from .stats import MessageStats
 from .webhook_url import allowed_events
 
 if TYPE_CHECKING:
     from aiohttp import StreamReader
     from homeassistant.util.aiohttp import MockRequest, MockStreamReader
 
+# How many message ids an entry remembers to report a message once (it arrives as both
+# messages.upsert and received_message, usually within milliseconds of each other).
+RECENT_MESSAGE_IDS: Final = 1024
 # How many posts, and for how long, an entry that is not loaded keeps.
 INBOX_MAX_POSTS: Final = 1000
 INBOX_MAX_AGE: Final = 600.0
@@ -83,7 +89,8 @@ WEBHOOK_INBOXES: HassKey[dict[str, WebhookInbox]] = HassKey(f"{DOMAIN}_webhook_i
 def signal_message_received(entry: ConfigEntry) -> str:
     """Return the dispatcher signal of the entry's received messages (for the event entities).
 
-    Its arguments are the `InboundMessage` and the bus event's data.
+    Its arguments are the `InboundMessage`, the bus event's data and the ids of the recipient
+    subentries in whose chat the message is.
     """
     return f"{DOMAIN}_{entry.entry_id}_message_received"
 
@@ -121,6 +128,43 @@ def async_unregister_webhook(hass: HomeAssistant, entry: ConfigEntry) -> None:
     webhook_id = entry.data.get(CONF_WEBHOOK_ID)
     if webhook_id and hass.data[WEBHOOK_INBOXES].pop(webhook_id, None) is not None:
         async_unregister(hass, webhook_id)
+
+
+class RecentIds:
+    """A bounded memory of the message ids seen last (least recently seen forgotten first)."""
+
+    def __init__(self, size: int = RECENT_MESSAGE_IDS) -> None:
+        """Remember at most ``size`` ids."""
+        self._size = max(size, 1)
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def __len__(self) -> int:
+        """Return how many ids are remembered."""
+        return len(self._ids)
+
+    def __contains__(self, message_id: object) -> bool:
+        """Tell whether the id is remembered."""
+        return message_id in self._ids
+
+    def seen(self, message_id: str) -> bool:
+        """Remember the id; return whether it was remembered already."""
+        if message_id in self._ids:
+            self._ids.move_to_end(message_id)
+            return True
+        self._ids[message_id] = None
+        if len(self._ids) > self._size:
+            self._ids.popitem(last=False)
+        return False
+
+
+def message_in_chat(target: str, message: InboundMessage) -> bool:
+    """Tell whether a message is in the chat of a recipient (a number, a LID or a group JID)."""
+    if message.is_group:
+        return target == message.group_id
+    if target == message.chat_id:
+        return True
+    number = message.chat_number
+    return number is not None and target in (number, to_user_jid(number))
 
 
 @dataclass(slots=True)
@@ -161,7 +205,7 @@ class WebhookInbox:
         if not isinstance(payload, dict):
             LOGGER.debug("Ignored a webhook post that is not a JSON object")
             return Response(status=HTTPStatus.BAD_REQUEST)
-        entry: SmartwatsConfigEntry | None = hass.config_entries.async_get_entry(self.entry_id)
+        entry = hass.config_entries.async_get_entry(self.entry_id)
         if entry is None:
             return Response(status=HTTPStatus.OK)
         # Before anything else of the post is read.
@@ -239,18 +283,34 @@ class WebhookInbox:
 
 
 class PostProcessor:
-    """Turns the posts of one loaded entry into bus events, counts and event entity updates."""
+    """Turns the posts of one loaded entry into bus events, counts and event entity updates.
+
+    The policy of what is reported is applied here, once: the instance was checked when the post
+    arrived; own messages (``fromMe``) only with the option on, with the linked number as their
+    sender; each message once (by id); a message the gateway's digest could only show as lost
+    content not when messages.upsert brings it too; and which recipients' chats it is in.
+    """
 
     def __init__(
-        self, hass: HomeAssistant, entry: SmartwatsConfigEntry, inbox: WebhookInbox
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        inbox: WebhookInbox,
+        coordinator: SmartwatsLinkCoordinator,
+        stats: MessageStats,
     ) -> None:
         """Prepare the fields every event of the entry carries."""
         self.hass = hass
         self.entry = entry
         self.recent_ids = inbox.recent_ids
-        # Kept here: a post being processed when the entry unloads still finds them.
-        self._coordinator = entry.runtime_data.coordinator
-        self._stats = entry.runtime_data.stats
+        self._coordinator = coordinator
+        self._stats = stats
+        # The entry reloads when its recipients change.
+        self._recipients = {
+            subentry_id: subentry.data[CONF_TARGET]
+            for subentry_id, subentry in entry.subentries.items()
+            if subentry.subentry_type == SUBENTRY_RECIPIENT
+        }
         self._signal_message = signal_message_received(entry)
         self._common: dict[str, object] = {
             "config_entry_id": entry.entry_id,
@@ -260,14 +320,7 @@ class PostProcessor:
     async def async_process(self, payload: Mapping[str, object]) -> None:
         """Report what one post holds; yields to the event loop between slices of a large one."""
         entry = self.entry
-        # Read at each post: the entry's data and options can change without a reload.
-        events = allowed_events(entry)
-        post = read_webhook(
-            payload,
-            include_own_messages=bool(entry.options.get(CONF_INCLUDE_OWN_MESSAGES, False)),
-            own_number=entry.data.get(CONF_PHONE) or None,
-            upsert_subscribed=not events or EVENT_MESSAGES_UPSERT in events,
-        )
+        post = read_webhook(payload)
         if post.skipped:
             LOGGER.warning(
                 "A webhook post to %s held %d more items than the %d processed; they were ignored",
@@ -281,10 +334,18 @@ class PostProcessor:
         loop = self.hass.loop
         bus = self.hass.bus
         common = self._common
+        # Read at each post: the entry's data and options can change without a reload.
+        events = allowed_events(entry)
+        policy = _Policy(
+            include_own=bool(entry.options.get(CONF_INCLUDE_OWN_MESSAGES, False)),
+            own_number=entry.data.get(CONF_PHONE) or None,
+            # No events given: the gateway posts them all.
+            upsert_subscribed=not events or EVENT_MESSAGES_UPSERT in events,
+        )
         until = loop.time() + _SLICE
         for item in post.items:
             if isinstance(item, InboundMessage):
-                self._async_message(item)
+                self._async_message(item, policy)
             elif isinstance(item, MessageStatus):
                 bus.async_fire(EVENT_MESSAGE_STATUS, common | item.event_data())
             else:
@@ -294,7 +355,15 @@ class PostProcessor:
                 until = loop.time() + _SLICE
 
     @callback
-    def _async_message(self, message: InboundMessage) -> None:
+    def _async_message(self, message: InboundMessage, policy: _Policy) -> None:
+        if message.content_lost and policy.upsert_subscribed:
+            return  # messages.upsert brings it with its content
+        if message.from_me:
+            if not policy.include_own:
+                return
+            if policy.own_number:
+                own = policy.own_number
+                message = dataclasses.replace(message, sender=own, sender_jid=to_user_jid(own))
         if self.recent_ids.seen(message.message_id):
             return
         if message.timestamp is None:
@@ -303,7 +372,21 @@ class PostProcessor:
         self.hass.bus.async_fire(EVENT_MESSAGE_RECEIVED, data)
         if not message.from_me:
             self._stats.async_count_received(dict(data))
-        async_dispatcher_send(self.hass, self._signal_message, message, data)
+        recipients = frozenset(
+            subentry_id
+            for subentry_id, target in self._recipients.items()
+            if message_in_chat(target, message)
+        )
+        async_dispatcher_send(self.hass, self._signal_message, message, data, recipients)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Policy:
+    """What the entry's options and data say about reporting messages."""
+
+    include_own: bool
+    own_number: str | None
+    upsert_subscribed: bool
 
 
 def _same_instance(posted: object, instance_id: str) -> bool:

@@ -25,27 +25,26 @@ import logging
 from typing import Literal
 
 from homeassistant.components.webhook import async_generate_path, async_generate_url
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_WEBHOOK_ID, EVENT_CORE_CONFIG_UPDATE
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
-from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.network import NoURLAvailableError
 from homeassistant.util import dt as dt_util
 
-from .api import DEFAULT_BASE_URL, SmartwatsError, SmartwatsLoggedOutError
+from .api import DEFAULT_BASE_URL, SmartwatsClient, SmartwatsError, SmartwatsLoggedOutError
 from .const import (
     CONF_ALLOWED_EVENTS,
     CONF_BASE_URL,
     CONF_CLOUDHOOK_URL,
     DEFAULT_ALLOWED_EVENTS,
     DOMAIN,
-    ISSUE_WEBHOOK_UNAVAILABLE,
     LOGGER,
     WEBHOOK_RETRY_INTERVAL,
 )
-from .coordinator import SmartwatsConfigEntry
-from .gateway import async_create_client
+from .coordinator import SmartwatsLinkCoordinator
+from .repairs import async_create_webhook_issue, async_delete_webhook_issue
 from .urls import async_reachable_base_url, url_is_public
 
 # Sent with enable=false when Home Assistant has no URL: the gateway only checks that it is one.
@@ -55,20 +54,18 @@ type UrlKind = Literal["cloudhook", "external", "internal", "none"]
 type SyncResult = Literal["ok", "failed", "logged_out"]
 
 
-def allowed_events(entry: SmartwatsConfigEntry) -> tuple[str, ...]:
-    """Return the events the entry asks the gateway to post (none given: all of them)."""
+def allowed_events(entry: ConfigEntry) -> tuple[str, ...]:
+    """Return the events the entry asks the gateway to post (none given: all of them).
+
+    Entries of old releases may hold them as the gateway's comma-separated text.
+    """
     events = entry.options.get(CONF_ALLOWED_EVENTS) or DEFAULT_ALLOWED_EVENTS
     if isinstance(events, str):
         events = events.split(",")
     return tuple(event.strip() for event in events if event.strip())
 
 
-def webhook_issue_id(entry: SmartwatsConfigEntry) -> str:
-    """Return the id of the entry's "webhook unavailable" repair issue."""
-    return f"{ISSUE_WEBHOOK_UNAVAILABLE}_{entry.entry_id}"
-
-
-def signal_webhook_state(entry: SmartwatsConfigEntry) -> str:
+def signal_webhook_state(entry: ConfigEntry) -> str:
     """Return the dispatcher signal sent when the webhook gets or loses its URL."""
     return f"{DOMAIN}_{entry.entry_id}_webhook_state"
 
@@ -85,10 +82,18 @@ def _cloud_active(hass: HomeAssistant) -> bool:
 class WebhookRegistration:
     """The webhook URL of one loaded config entry at the gateway, kept current."""
 
-    def __init__(self, hass: HomeAssistant, entry: SmartwatsConfigEntry) -> None:
-        """Prepare the registration of a loaded entry (``entry.runtime_data`` is set)."""
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        client: SmartwatsClient,
+        coordinator: SmartwatsLinkCoordinator,
+    ) -> None:
+        """Prepare the registration of an entry being set up."""
         self.hass = hass
         self.entry = entry
+        self._client = client
+        self._coordinator = coordinator
         self.webhook_id: str = entry.data[CONF_WEBHOOK_ID]
         # The URL the gateway can post to (None: there is none), its kind, and what was last
         # given to the gateway.
@@ -106,9 +111,8 @@ class WebhookRegistration:
 
     async def async_start(self) -> None:
         """Give the webhook's URL to the gateway and follow what may change it."""
-        coordinator = self.entry.runtime_data.coordinator
-        self._linked = coordinator.data.linked
-        self._unsubscribe.append(coordinator.async_add_listener(self._async_link_changed))
+        self._linked = self._coordinator.data.linked
+        self._unsubscribe.append(self._coordinator.async_add_listener(self._async_link_changed))
         self._unsubscribe.append(
             self.hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, self._async_config_changed)
         )
@@ -172,7 +176,7 @@ class WebhookRegistration:
         async with self._lock:
             url = await self.async_get_url()
             self._async_set_url(url)
-            coordinator = self.entry.runtime_data.coordinator
+            coordinator = self._coordinator
             if url is None or not coordinator.data.linked:
                 return
             wanted = (url, allowed_events(self.entry))
@@ -182,9 +186,7 @@ class WebhookRegistration:
                 self._retry()
                 self._retry = None
             try:
-                await self.entry.runtime_data.client.set_webhook(
-                    url, enable=True, allowed_events=wanted[1]
-                )
+                await self._client.set_webhook(url, enable=True, allowed_events=wanted[1])
             except SmartwatsLoggedOutError:
                 # Sent again after the relink.
                 self._async_synced("logged_out")
@@ -223,20 +225,10 @@ class WebhookRegistration:
         """Keep the URL; open or close the repair issue and tell the event entities."""
         had_url = self.url is not None
         self.url = url
-        issue_id = webhook_issue_id(self.entry)
         if url is None:
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                issue_id,
-                is_fixable=False,
-                is_persistent=False,
-                severity=ir.IssueSeverity.WARNING,
-                translation_key=ISSUE_WEBHOOK_UNAVAILABLE,
-                translation_placeholders={"name": self.entry.title},
-            )
+            async_create_webhook_issue(self.hass, self.entry)
         else:
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            async_delete_webhook_issue(self.hass, self.entry)
         if had_url != (url is not None):
             async_dispatcher_send(self.hass, signal_webhook_state(self.entry))
 
@@ -254,7 +246,7 @@ class WebhookRegistration:
     @callback
     def _async_link_changed(self) -> None:
         """Give the webhook to the gateway again once the instance is linked again."""
-        linked = self.entry.runtime_data.coordinator.data.linked
+        linked = self._coordinator.data.linked
         relinked = linked and self._linked is False
         self._linked = linked
         if relinked:
@@ -271,19 +263,11 @@ class WebhookRegistration:
         self._async_schedule_sync()
 
 
-async def async_setup_webhook_url(
-    hass: HomeAssistant, entry: SmartwatsConfigEntry
-) -> WebhookRegistration:
-    """Point the gateway at the entry's webhook and keep it so until the entry unloads."""
-    registration = WebhookRegistration(hass, entry)
-    entry.async_on_unload(registration.async_stop)
-    await registration.async_start()
-    return registration
-
-
-async def async_remove_webhook_url(hass: HomeAssistant, entry: SmartwatsConfigEntry) -> None:
+async def async_remove_webhook_url(
+    hass: HomeAssistant, entry: ConfigEntry, client: SmartwatsClient
+) -> None:
     """Delete the entry's cloudhook and turn the gateway's webhook off (best effort)."""
-    ir.async_delete_issue(hass, DOMAIN, webhook_issue_id(entry))
+    async_delete_webhook_issue(hass, entry)
     if entry.data.get(CONF_CLOUDHOOK_URL):
         from homeassistant.components import cloud  # noqa: PLC0415 - optional
 
@@ -296,7 +280,6 @@ async def async_remove_webhook_url(hass: HomeAssistant, entry: SmartwatsConfigEn
         with suppress(NoURLAvailableError):
             url = async_generate_url(hass, webhook_id)
     try:
-        client = async_create_client(hass, entry.data, entry.options)
         await client.set_webhook(url, enable=False)
-    except (SmartwatsError, ValueError) as err:
+    except SmartwatsError as err:
         LOGGER.debug("Could not turn the webhook of %s off: %s", entry.title, err)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .client import CHECK_PHONES_BATCH_SIZE, DEFAULT_BASE_URL, MAX_ALBUM_ITEMS, SmartwatsClient
+from .client import CHECK_PHONES_BATCH_SIZE, DEFAULT_BASE_URL, SmartwatsClient
 from .exceptions import (
     InvalidPhoneNumberError,
     SmartwatsAlreadyLinkedError,
@@ -18,10 +18,14 @@ from .exceptions import (
     SmartwatsRequestError,
 )
 from .models import (
+    MAX_ALBUM_ITEMS,
+    MAX_CAROUSEL_CARDS,
+    MIN_ALBUM_ITEMS,
     AlbumItem,
     AlbumMediaType,
     CallButton,
     CarouselButton,
+    CarouselButtonError,
     CarouselCard,
     CopyButton,
     Group,
@@ -32,17 +36,21 @@ from .models import (
     QuickReplyButton,
     SendResult,
     UrlButton,
+    carousel_button_from_dict,
 )
-from .phone import normalize_phone
+from .phone import is_group_jid, normalize_phone, to_user_jid
 
 __all__ = [
     "CHECK_PHONES_BATCH_SIZE",
     "DEFAULT_BASE_URL",
     "MAX_ALBUM_ITEMS",
+    "MAX_CAROUSEL_CARDS",
+    "MIN_ALBUM_ITEMS",
     "AlbumItem",
     "AlbumMediaType",
     "CallButton",
     "CarouselButton",
+    "CarouselButtonError",
     "CarouselCard",
     "CopyButton",
     "Group",
@@ -66,5 +74,8 @@ __all__ = [
     "SmartwatsQuotaError",
     "SmartwatsRequestError",
     "UrlButton",
+    "carousel_button_from_dict",
+    "is_group_jid",
     "normalize_phone",
+    "to_user_jid",
 ]

@@ -25,6 +25,9 @@ from .exceptions import (
     SmartwatsRequestError,
 )
 from .models import (
+    MAX_ALBUM_ITEMS,
+    MAX_CAROUSEL_CARDS,
+    MIN_ALBUM_ITEMS,
     AlbumItem,
     CarouselCard,
     Group,
@@ -33,7 +36,7 @@ from .models import (
     PhoneCheck,
     SendResult,
 )
-from .phone import normalize_phone, to_group_jid, to_user_jid
+from .phone import is_group_jid, normalize_phone, to_group_jid, to_user_jid
 from .responses import (
     error_for_message,
     error_message,
@@ -53,7 +56,6 @@ _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL: Final = "https://app.smartwats.com/api/"
 CHECK_PHONES_BATCH_SIZE: Final = 50
-MAX_ALBUM_ITEMS: Final = 10
 CAROUSEL_FIELDS: Final = ("cards", "templateCarousel")
 
 _HEADERS: Final = {"Accept": "application/json"}
@@ -202,7 +204,9 @@ class SmartwatsClient:
     # Sending
 
     async def send_text(self, number: str, message: str) -> SendResult:
-        """Send a text message."""
+        """Send a text message to a number, or to a group (``<digits>@g.us``)."""
+        if is_group_jid(number):
+            return await self.send_group_text(number, message)
         _require_text("Message", message)
         return await self._send(
             "send", {"number": self._number(number), "type": "text", "message": message}
@@ -216,7 +220,11 @@ class SmartwatsClient:
         caption: str | None = None,
         filename: str | None = None,
     ) -> SendResult:
-        """Send a picture, video or document from a URL the gateway can fetch."""
+        """Send a picture, video or document from a URL the gateway can fetch (group ids too)."""
+        if is_group_jid(number):
+            return await self.send_group_media(
+                number, media_url, caption=caption, filename=filename
+            )
         body = {"number": self._number(number), "type": "media"} | _media(
             media_url, caption, filename
         )
@@ -261,9 +269,11 @@ class SmartwatsClient:
     async def send_album(
         self, number: str, items: Sequence[AlbumItem], *, caption: str | None = None
     ) -> SendResult:
-        """Send 1 to 10 pictures and videos as one album with one caption."""
-        if not 1 <= len(items) <= MAX_ALBUM_ITEMS:
-            raise ValueError(f"An album holds 1 to {MAX_ALBUM_ITEMS} items, not {len(items)}")
+        """Send 2 to 10 pictures and videos as one album with one caption."""
+        if not MIN_ALBUM_ITEMS <= len(items) <= MAX_ALBUM_ITEMS:
+            raise ValueError(
+                f"An album holds {MIN_ALBUM_ITEMS} to {MAX_ALBUM_ITEMS} items, not {len(items)}"
+            )
         for item in items:
             if not isinstance(item, AlbumItem):
                 raise TypeError(f"Album items must be AlbumItem, not {type(item).__name__}")
@@ -287,8 +297,8 @@ class SmartwatsClient:
         """Send a carousel of cards with buttons; the number travels as a full chat id (JID)."""
         if field not in CAROUSEL_FIELDS:
             raise ValueError(f"field must be one of {CAROUSEL_FIELDS}, not {field!r}")
-        if not cards:
-            raise ValueError("A carousel needs at least one card")
+        if not 1 <= len(cards) <= MAX_CAROUSEL_CARDS:
+            raise ValueError(f"A carousel holds 1 to {MAX_CAROUSEL_CARDS} cards, not {len(cards)}")
         for card in cards:
             if not isinstance(card, CarouselCard):
                 raise TypeError(f"Carousel cards must be CarouselCard, not {type(card).__name__}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final, Literal, get_args
@@ -10,6 +10,10 @@ from typing import Any, Final, Literal, get_args
 type AlbumMediaType = Literal["image", "video"]
 
 ALBUM_MEDIA_TYPES: Final = frozenset(get_args(AlbumMediaType.__value__))
+# An album is 2 to 10 pictures and videos (one is just a picture); a carousel 1 to 10 cards.
+MIN_ALBUM_ITEMS: Final = 2
+MAX_ALBUM_ITEMS: Final = 10
+MAX_CAROUSEL_CARDS: Final = 10
 MAX_CARD_BUTTONS: Final = 3
 
 
@@ -166,6 +170,48 @@ class QuickReplyButton:
 
 type CarouselButton = UrlButton | CopyButton | CallButton | QuickReplyButton
 
+# The two forms a button is read from: the friendly {type, text, <field>} and the gateway's own
+# {<kind>Button: {displayText, <field>}} (which `as_dict` writes).
+_FRIENDLY_BUTTONS: Final[dict[str, tuple[type[CarouselButton], str]]] = {
+    "url": (UrlButton, "url"),
+    "copy": (CopyButton, "code"),
+    "call": (CallButton, "phone"),
+    "reply": (QuickReplyButton, "id"),
+}
+_GATEWAY_BUTTONS: Final[dict[str, tuple[type[CarouselButton], str]]] = {
+    "urlButton": (UrlButton, "url"),
+    "copyButton": (CopyButton, "copyCode"),
+    "callButton": (CallButton, "phoneNumber"),
+    "quickReplyButton": (QuickReplyButton, "id"),
+}
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def carousel_button_from_dict(raw: object) -> CarouselButton:
+    """Read a button in the friendly form or in the gateway's own form.
+
+    Raises TypeError or ValueError (with a message naming what is wrong) for anything else.
+    """
+    if not isinstance(raw, Mapping):
+        raise TypeError(f"a button is an object, not {raw!r}")
+    for key, (button_class, name) in _GATEWAY_BUTTONS.items():
+        if key in raw:
+            spec = raw[key]
+            if not isinstance(spec, Mapping):
+                raise TypeError(f"{key} must be an object, not {spec!r}")
+            return button_class(_text(spec.get("displayText")), _text(spec.get(name)))
+    kind = raw.get("type")
+    if kind not in _FRIENDLY_BUTTONS:
+        raise ValueError(
+            f"unknown button type {kind!r}: use url, copy, call or reply "
+            "(or urlButton, copyButton, callButton, quickReplyButton)"
+        )
+    button_class, name = _FRIENDLY_BUTTONS[kind]
+    return button_class(_text(raw.get("text")), _text(raw.get(name)))
+
 
 @dataclass(frozen=True, slots=True)
 class CarouselCard:
@@ -199,6 +245,42 @@ class CarouselCard:
         if self.footer is not None:
             card["footer"] = self.footer
         return card
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> CarouselCard:
+        """Read a card as `as_dict` writes it, or with the image as a plain URL.
+
+        Its buttons in either form (`carousel_button_from_dict`). Raises ValueError for an
+        incomplete card and `CarouselButtonError` for a button that cannot be read.
+        """
+        image = raw.get("image")
+        image_url = image.get("url") if isinstance(image, Mapping) else image
+        raw_buttons = raw.get("buttons")
+        if not isinstance(raw_buttons, list):
+            raw_buttons = [] if raw_buttons is None else [raw_buttons]
+        buttons = []
+        for number, raw_button in enumerate(raw_buttons, start=1):
+            try:
+                buttons.append(carousel_button_from_dict(raw_button))
+            except (TypeError, ValueError) as err:
+                raise CarouselButtonError(number, str(err)) from err
+        footer = raw.get("footer")
+        return cls(
+            title=_text(raw.get("title")),
+            body=_text(raw.get("body")),
+            image_url=_text(image_url),
+            buttons=buttons,
+            footer=None if footer is None else str(footer),
+        )
+
+
+class CarouselButtonError(ValueError):
+    """A button of a card cannot be read; ``number`` is its position (from 1)."""
+
+    def __init__(self, number: int, message: str) -> None:
+        """Keep which button it is."""
+        super().__init__(message)
+        self.number = number
 
 
 def _require_text(what: str, value: object) -> None:

@@ -14,6 +14,8 @@ MAX_COUNTRY_CODE_DIGITS: Final = 3
 
 USER_SUFFIX: Final = "@s.whatsapp.net"
 GROUP_SUFFIX: Final = "@g.us"
+# Chats with a phone number (``@c.us`` in older clients).
+PHONE_JID_SUFFIXES: Final = (USER_SUFFIX, "@c.us")
 
 # Characters people write around the digits of a phone number.
 _SEPARATORS: Final = re.compile(r"[\s\-().]")
@@ -48,6 +50,11 @@ def normalize_phone(value: str, default_country_code: str | None = None) -> str:
     if "@" in text:
         return _normalize_jid(value, text, default_country_code)
     return _normalize_number(value, text, default_country_code)
+
+
+def is_group_jid(target: str) -> bool:
+    """Tell whether a target is a group (``<digits>@g.us``) rather than a chat with a number."""
+    return target.lower().endswith(GROUP_SUFFIX)
 
 
 def to_user_jid(number: str) -> str:
