@@ -7,8 +7,9 @@ import logging
 from typing import Final
 
 from .api import DEFAULT_BASE_URL
+from .api.inbound import GATEWAY_EVENTS
 
-__all__ = ["DEFAULT_BASE_URL"]
+__all__ = ["DEFAULT_BASE_URL", "GATEWAY_EVENTS"]
 
 DOMAIN: Final = "smartwats"
 LOGGER = logging.getLogger(__package__)
@@ -32,17 +33,6 @@ CONF_INCLUDE_OWN_MESSAGES: Final = "include_own_messages"
 SUBENTRY_RECIPIENT: Final = "recipient"
 CONF_TARGET: Final = "target"  # a normalised number or a group JID; the name is CONF_NAME
 
-# Events the gateway can post to the webhook (vendor docs: set_webhook "Allowed Events").
-GATEWAY_EVENTS: Final = (
-    "received_message",
-    "messages.upsert",
-    "messages.update",
-    "contacts.upsert",
-    "contacts.update",
-    "groups.update",
-    "new_subscriber",
-    "capturer",
-)
 # Messages and receipts; the contact and group events are bulky (history sync) and rarely useful.
 DEFAULT_ALLOWED_EVENTS: Final = ("messages.upsert", "received_message", "messages.update")
 DEFAULT_SEND_INTERVAL: Final = 1.0

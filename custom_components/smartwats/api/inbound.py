@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 import logging
 import re
 from types import MappingProxyType
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 from .coerce import (
     MAX_NUMBER_TEXT,
@@ -52,30 +52,20 @@ type MessageType = Literal[
 ]
 type MessageStatusName = Literal["pending", "sent", "delivered", "read", "played", "failed"]
 
-MESSAGE_TYPES: Final[tuple[MessageType, ...]] = (
-    "text",
-    "image",
-    "video",
-    "audio",
-    "voice",
-    "document",
-    "sticker",
-    "location",
-    "contact",
-    "button_reply",
-    "list_reply",
-    "reaction",
-    "other",
-)
-MESSAGE_STATUSES: Final[tuple[MessageStatusName, ...]] = (
-    "pending",
-    "sent",
-    "delivered",
-    "read",
-    "played",
-    "failed",
-)
+MESSAGE_TYPES: Final[tuple[MessageType, ...]] = get_args(MessageType.__value__)
+MESSAGE_STATUSES: Final[tuple[MessageStatusName, ...]] = get_args(MessageStatusName.__value__)
 
+# Events the gateway can post to the webhook (vendor docs: set_webhook "Allowed Events").
+GATEWAY_EVENTS: Final = (
+    "received_message",
+    "messages.upsert",
+    "messages.update",
+    "contacts.upsert",
+    "contacts.update",
+    "groups.update",
+    "new_subscriber",
+    "capturer",
+)
 EVENT_MESSAGES_UPSERT: Final = "messages.upsert"
 EVENT_MESSAGES_UPDATE: Final = "messages.update"
 EVENT_RECEIVED_MESSAGE: Final = "received_message"
@@ -137,19 +127,9 @@ _NOT_RECEIPT_KEYS: Final = frozenset(
 _WHITESPACE = re.compile(r"\s+")
 # The names the gateway posts (normalized), computed once; any other name is normalized each
 # time, so that names coming from the network fill no cache.
-_KNOWN_EVENT_NAMES: Final[dict[str, str]] = {
-    name: name
-    for name in (
-        "received_message",
-        "messages.upsert",
-        "messages.update",
-        "contacts.upsert",
-        "contacts.update",
-        "groups.update",
-        "new_subscriber",
-        "capturer",
-    )
-} | {"new subscriber": "new_subscriber"}
+_KNOWN_EVENT_NAMES: Final[dict[str, str]] = {name: name for name in GATEWAY_EVENTS} | {
+    "new subscriber": "new_subscriber"
+}
 
 
 _NO_FIELDS: Final[Mapping[str, object]] = MappingProxyType({})
