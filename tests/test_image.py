@@ -20,8 +20,8 @@ from pytest_homeassistant_custom_component.common import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.smartwats.api.responses import qr_image
 from custom_components.smartwats.const import QR_WATCH_POLL_INTERVAL, UNLINKED_POLL_INTERVAL
-from custom_components.smartwats.image import _decode
 from smartwats_emulator import Emulator, Fault
 
 from .conftest import LINKED_PHONE
@@ -175,15 +175,20 @@ async def test_slow_gateway_serves_the_qr_it_has(
     assert await fetch(hass_client) == png_of(coordinator.data.qr_code)
 
 
+JPEG = b"\xff\xd8\xfffake"
+
+
 @pytest.mark.parametrize(
     ("data_uri", "expected"),
     [
         ("data:image/png;base64," + base64.b64encode(PNG).decode(), ("image/png", PNG)),
-        ("data:image/jpeg;base64," + base64.b64encode(PNG).decode(), ("image/jpeg", PNG)),
-        ("data:;base64,\n" + base64.b64encode(PNG).decode(), ("image/png", PNG)),
+        ("data:image/jpeg;base64," + base64.b64encode(JPEG).decode(), ("image/jpeg", JPEG)),
+        # The type is read from the bytes, not from the label.
+        ("data:image/jpeg;base64," + base64.b64encode(PNG).decode(), ("image/png", PNG)),
         ("data:image/png;base64,not base64!", None),
+        ("data:image/png;base64," + base64.b64encode(b"GIF89a").decode(), None),
     ],
 )
-def test_decode(data_uri: str, expected: tuple[str, bytes] | None) -> None:
-    """QR data URIs are decoded whatever their image type; garbage gives no image."""
-    assert _decode(data_uri) == expected
+def test_qr_image(data_uri: str, expected: tuple[str, bytes] | None) -> None:
+    """The image serves the QR's bytes only when they are a PNG or JPEG image."""
+    assert qr_image(data_uri) == expected

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 
 from homeassistant.components.image import ImageEntity
 from homeassistant.const import EntityCategory
@@ -12,7 +10,8 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
-from .const import LOGGER, QR_FETCH_WAIT
+from .api.responses import qr_image
+from .const import QR_FETCH_WAIT
 from .entity import SmartwatsLinkEntity
 from .models import SmartwatsConfigEntry
 
@@ -27,22 +26,6 @@ async def async_setup_entry(
 ) -> None:
     """Add the instance's QR code image."""
     async_add_entities([SmartwatsQrCodeImage(hass, entry)])
-
-
-def _decode(data_uri: str) -> tuple[str, bytes] | None:
-    """Decode a ``data:image/png;base64,...`` URI (as the API client returns it).
-
-    Return its content type and bytes, or None when it is not a base64 image.
-    """
-    header, _, payload = data_uri.partition(",")
-    content_type = header.removeprefix("data:").partition(";")[0].strip().lower()
-    if not content_type.startswith("image/"):
-        content_type = "image/png"
-    try:
-        return content_type, base64.b64decode("".join(payload.split()), validate=True)
-    except binascii.Error:
-        LOGGER.debug("The gateway's QR code is not valid base64")
-        return None
 
 
 class SmartwatsQrCodeImage(SmartwatsLinkEntity, ImageEntity):
@@ -77,7 +60,7 @@ class SmartwatsQrCodeImage(SmartwatsLinkEntity, ImageEntity):
         if qr_code == self._qr_code:
             return
         self._qr_code = qr_code
-        decoded = None if qr_code is None else _decode(qr_code)
+        decoded = None if qr_code is None else qr_image(qr_code)
         if decoded is None:
             self._image = None
             return

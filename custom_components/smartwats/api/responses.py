@@ -25,8 +25,6 @@ from .exceptions import (
 )
 from .models import Group, GroupParticipant, PhoneCheck
 
-PNG_DATA_URI_PREFIX: Final = "data:image/png;base64,"
-JPEG_DATA_URI_PREFIX: Final = "data:image/jpeg;base64,"
 # A QR code PNG is a few kilobytes; anything far bigger is not one.
 MAX_QR_IMAGE_BYTES: Final = 512 * 1024
 
@@ -66,8 +64,8 @@ _IMAGE_DATA_URI: Final = re.compile(r"data:image/[a-z0-9.+-]+;base64,", re.IGNOR
 _MAX_QR_BASE64_CHARS: Final = 4 * -(-MAX_QR_IMAGE_BYTES // 3)
 # The images a QR code is accepted as, by their first bytes.
 _QR_IMAGE_TYPES: Final = (
-    (b"\x89PNG\r\n\x1a\n", PNG_DATA_URI_PREFIX),
-    (b"\xff\xd8\xff", JPEG_DATA_URI_PREFIX),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
 )
 _PAIR_CODE_KEYS: Final = ("code", "pairing_code", "paircode", "pair_code", "pairCode")
 _INSTANCE_ID_KEYS: Final = ("instance_id", "instanceId", "instance")
@@ -141,11 +139,11 @@ def parse_qr_code(payload: object) -> str | None:
     return _first_text(payload, _QR_KEYS)
 
 
-def qr_data_uri(value: str) -> str | None:
-    """Return a QR field (data URI or bare base64) as a PNG or JPEG data URI; None if not one.
+def qr_image(value: str) -> tuple[str, bytes] | None:
+    """Return a QR field (data URI or bare base64) as its content type and image bytes.
 
-    The URI is rebuilt from the decoded bytes, never copied: whatever else the gateway's text
-    holds (markdown, HTML) cannot reach the page that shows the image.
+    None unless it is strictly base64 of a PNG or JPEG image of at most `MAX_QR_IMAGE_BYTES`
+    (the type is read from the bytes, not from what the text says).
     """
     text = value.strip()
     if prefix := _IMAGE_DATA_URI.match(text):
@@ -161,10 +159,22 @@ def qr_data_uri(value: str) -> str | None:
         return None
     if len(image) > MAX_QR_IMAGE_BYTES:
         return None
-    for magic, uri_prefix in _QR_IMAGE_TYPES:
+    for magic, content_type in _QR_IMAGE_TYPES:
         if image.startswith(magic):
-            return uri_prefix + base64.b64encode(image).decode("ascii")
+            return content_type, image
     return None
+
+
+def qr_data_uri(value: str) -> str | None:
+    """Return a QR field (data URI or bare base64) as a PNG or JPEG data URI; None if not one.
+
+    The URI is rebuilt from the decoded bytes (`qr_image`), never copied: whatever else the
+    gateway's text holds (markdown, HTML) cannot reach the page that shows the image.
+    """
+    if (decoded := qr_image(value)) is None:
+        return None
+    content_type, image = decoded
+    return f"data:{content_type};base64,{base64.b64encode(image).decode('ascii')}"
 
 
 def parse_pair_code(payload: object) -> str | None:
