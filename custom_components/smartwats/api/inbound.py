@@ -339,14 +339,16 @@ def unwrap(content: Mapping[str, object]) -> dict[str, object]:
     current = as_dict(content)
     for _ in range(_MAX_WRAPPING):
         # The first of _WRAPPERS holding a message.
-        found = next(
-            (
-                inner
-                for key in _WRAPPERS
-                if (inner := as_dict(as_dict(current.get(key)).get("message")))
-            ),
-            None,
-        )
+        found = None
+        for key in _WRAPPERS:
+            outer = current.get(key)
+            if (
+                isinstance(outer, dict)
+                and isinstance(inner := outer.get("message"), dict)
+                and inner
+            ):
+                found = inner
+                break
         if found is not None:
             current = found
         else:
