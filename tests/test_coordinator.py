@@ -9,7 +9,7 @@ from unittest.mock import patch
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant
+from homeassistant.core import DOMAIN as HOMEASSISTANT_DOMAIN, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 import pytest
@@ -33,7 +33,7 @@ from smartwats_emulator import Emulator, Fault
 from .conftest import LINKED_PHONE, WEBHOOK_ID
 
 LINKED_ENTITY = f"binary_sensor.{LINKED_PHONE}_linked"
-LOGGED_OUT_LOG = "was logged out from the phone"
+LOGGED_OUT_LOG = "is not linked any more"
 LINKED_AGAIN_LOG = "is linked again"
 
 
@@ -55,8 +55,10 @@ async def tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timed
 
 
 def relogin_issue(issue_registry: ir.IssueRegistry, entry: MockConfigEntry) -> ir.IssueEntry | None:
-    """The entry's "relogin required" repair issue, if open."""
-    return issue_registry.async_get_issue(DOMAIN, f"relogin_required_{entry.entry_id}")
+    """The one repair of a logged-out session: Home Assistant's re-authentication issue."""
+    return issue_registry.async_get_issue(
+        HOMEASSISTANT_DOMAIN, f"config_entry_reauth_{DOMAIN}_{entry.entry_id}"
+    )
 
 
 def reauth_flows(hass: HomeAssistant, entry: MockConfigEntry) -> int:
@@ -105,7 +107,7 @@ async def test_session_logged_out_from_phone(
     caplog.set_level(logging.INFO)
     entry = init_integration
     coordinator = coordinator_of(entry)
-    emulator.logout_from_phone(instance_id)
+    emulator.state.unlink(instance_id)
 
     await tick(hass, freezer, LINKED_POLL_INTERVAL)
     assert coordinator.data.status is LinkStatus.LOGGED_OUT
@@ -114,9 +116,10 @@ async def test_session_logged_out_from_phone(
     assert hass.states.get(LINKED_ENTITY).state == STATE_OFF
     issue = relogin_issue(issue_registry, entry)
     assert issue is not None
-    assert issue.is_fixable
     assert issue.severity is ir.IssueSeverity.ERROR
     assert issue.translation_placeholders == {"name": LINKED_PHONE}
+    # One problem, one repair: no issue of the integration's own besides.
+    assert not [i for (domain, _), i in issue_registry.issues.items() if domain == DOMAIN]
     assert reauth_flows(hass, entry) == 1
 
     # The gateway shows a QR while the phone is away: still logged out, probed every 30 s.
@@ -129,7 +132,7 @@ async def test_session_logged_out_from_phone(
     assert relogin_issue(issue_registry, entry) is not None
     assert log_count(caplog, LOGGED_OUT_LOG) == 1
 
-    emulator.link(instance_id)
+    emulator.state.link(instance_id)
     await tick(hass, freezer, UNLINKED_POLL_INTERVAL)
     assert coordinator.data.linked
     assert coordinator.data.qr_code is None
@@ -156,7 +159,7 @@ async def test_set_logged_out_and_linked(
     caplog.set_level(logging.INFO)
     entry = init_integration
     coordinator = coordinator_of(entry)
-    emulator.logout_from_phone(instance_id)
+    emulator.state.unlink(instance_id)
 
     coordinator.async_set_logged_out()  # a send was answered "relogin required"
     await hass.async_block_till_done()
@@ -173,7 +176,7 @@ async def test_set_logged_out_and_linked(
     assert coordinator.data.qr_code == emulator.qr_data_uri(instance_id)
     assert log_count(caplog, LOGGED_OUT_LOG) == 1
 
-    emulator.link(instance_id)
+    emulator.state.link(instance_id)
     coordinator.async_set_linked()  # an inbound message arrived
     await hass.async_block_till_done()
     assert coordinator.data.linked
@@ -198,7 +201,7 @@ async def test_setup_while_logged_out(
 ) -> None:
     """An entry whose instance is not linked any more sets up logged out (once-only log)."""
     caplog.set_level(logging.INFO)
-    emulator.logout_from_phone(instance_id)
+    emulator.state.unlink(instance_id)
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
@@ -218,7 +221,7 @@ async def test_setup_while_logged_out(
     assert relogin_issue(issue_registry, mock_config_entry) is not None
 
     # Linked again (the relink flow reloads the entry): the issue goes, the return is logged.
-    emulator.link(instance_id)
+    emulator.state.link(instance_id)
     assert await hass.config_entries.async_reload(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     assert coordinator_of(mock_config_entry).data.linked
@@ -238,7 +241,7 @@ async def test_qr_watched_polls_faster(
     await coordinator.async_qr_viewed()  # linked: there is no QR to watch
     assert coordinator.update_interval == LINKED_POLL_INTERVAL
 
-    emulator.logout_from_phone(instance_id)
+    emulator.state.unlink(instance_id)
     coordinator.async_set_logged_out()
     await hass.async_block_till_done()
     calls = get_qrcode_calls(emulator)
@@ -275,7 +278,7 @@ async def test_gateway_failure_and_recovery(
     init_integration: MockConfigEntry,
 ) -> None:
     """A failing gateway makes the entities unavailable (logged once) until it answers again."""
-    emulator.set_fault(instance_id, Fault("outage"))
+    emulator.state.set_fault(instance_id, Fault("outage"))
     await tick(hass, freezer, LINKED_POLL_INTERVAL)
     assert hass.states.get(LINKED_ENTITY).state == STATE_UNAVAILABLE
     await tick(hass, freezer, LINKED_POLL_INTERVAL)
@@ -287,7 +290,7 @@ async def test_gateway_failure_and_recovery(
     assert len(errors) == 1
     assert "Cannot reach the SmartWats gateway" in errors[0].getMessage()
 
-    emulator.set_fault(instance_id, None)
+    emulator.state.set_fault(instance_id, None)
     await tick(hass, freezer, LINKED_POLL_INTERVAL)
     assert hass.states.get(LINKED_ENTITY).state == STATE_ON
     assert "recovered" in caplog.text
@@ -301,7 +304,7 @@ async def test_token_revoked_while_running(
     init_integration: MockConfigEntry,
 ) -> None:
     """A token revoked while the entry runs starts re-authentication."""
-    emulator.revoke_token(access_token)
+    emulator.state.revoke_token(access_token)
     await tick(hass, freezer, LINKED_POLL_INTERVAL)
     assert hass.states.get(LINKED_ENTITY).state == STATE_UNAVAILABLE
     assert reauth_flows(hass, init_integration) == 1
@@ -315,7 +318,7 @@ async def test_instance_invalidated_while_running(
     init_integration: MockConfigEntry,
 ) -> None:
     """An instance invalidated while the entry runs makes its entities unavailable."""
-    emulator.invalidate_instance(instance_id)
+    emulator.state.invalidate_instance(instance_id)
     await tick(hass, freezer, LINKED_POLL_INTERVAL)
     assert hass.states.get(LINKED_ENTITY).state == STATE_UNAVAILABLE
     assert reauth_flows(hass, init_integration) == 0
@@ -340,7 +343,7 @@ async def test_stale_session_stays_logged_out_without_reloads(
     caplog.set_level(logging.INFO)
     entry = init_integration
     coordinator = coordinator_of(entry)
-    emulator.set_fault(instance_id, Fault("stale_session"))
+    emulator.state.set_fault(instance_id, Fault("stale_session"))
     with patch("custom_components.smartwats.async_setup_entry") as setup:
         with pytest.raises(HomeAssistantError) as err:
             await hass.services.async_call(
@@ -361,7 +364,7 @@ async def test_stale_session_stays_logged_out_without_reloads(
     assert log_count(caplog, LOGGED_OUT_LOG) == 1
 
     # The gateway's session works again (say, the phone relinked through another client).
-    emulator.set_fault(instance_id, None)
+    emulator.state.set_fault(instance_id, None)
     await tick(hass, freezer, UNLINKED_POLL_INTERVAL)
     assert coordinator.data.linked
     assert relogin_issue(issue_registry, entry) is None
@@ -420,7 +423,7 @@ async def test_a_probe_that_fails_is_retried_sooner(
 ) -> None:
     """A gateway hiccup at the 5-minute probe is looked at again after 30 s, not 5 minutes."""
     coordinator = coordinator_of(init_integration)
-    emulator.set_fault(instance_id, Fault("outage", count=4))
+    emulator.state.set_fault(instance_id, Fault("outage", count=4))
     await tick(hass, freezer, LINKED_POLL_INTERVAL)
     assert not coordinator.reachable
     assert coordinator.update_interval == UNLINKED_POLL_INTERVAL

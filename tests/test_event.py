@@ -169,16 +169,17 @@ async def test_recipient_entities_on_their_devices(
     instance_id: str,
 ) -> None:
     """Each recipient's entity is on the recipient's device, under its subentry."""
-    for entity_id, subentry_id, target in (
-        (MUM_EVENT, "01RECIPIENTMUM00000000000", MUM),
-        (FAMILY_EVENT, "01RECIPIENTFAMILY00000000", GROUP),
+    for entity_id, subentry_id in (
+        (MUM_EVENT, "01RECIPIENTMUM00000000000"),
+        (FAMILY_EVENT, "01RECIPIENTFAMILY00000000"),
     ):
         registered = entity_registry.async_get(entity_id)
         assert registered is not None
         assert registered.config_subentry_id == subentry_id
         device = device_registry.async_get(registered.device_id)
         assert device is not None
-        assert device.identifiers == {(DOMAIN, f"{instance_id}_{target}")}
+        # Keyed on the subentry: a new number keeps the device.
+        assert device.identifiers == {(DOMAIN, f"{instance_id}_{subentry_id}")}
     instance = entity_registry.async_get(INSTANCE_EVENT)
     assert instance is not None
     assert instance.config_subentry_id is None

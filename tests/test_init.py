@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Any
 from unittest.mock import patch
 
-from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.const import CONF_WEBHOOK_ID, STATE_UNAVAILABLE
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState, ConfigSubentryData
+from homeassistant.const import CONF_NAME, CONF_WEBHOOK_ID, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.core_config import async_process_ha_core_config
 from homeassistant.helpers import (
@@ -21,7 +21,13 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.smartwats.const import CONF_INSTANCE_ID, DOMAIN, PROFILE_URL
+from custom_components.smartwats.const import (
+    CONF_INSTANCE_ID,
+    CONF_TARGET,
+    DOMAIN,
+    PROFILE_URL,
+    SUBENTRY_RECIPIENT,
+)
 from smartwats_emulator import Emulator, Fault
 from smartwats_emulator.faults import FaultKind
 
@@ -87,7 +93,7 @@ async def test_setup_revoked_token(
     hass: HomeAssistant, emulator: Emulator, access_token: str, mock_config_entry: MockConfigEntry
 ) -> None:
     """A token the gateway no longer knows fails setup and starts re-authentication."""
-    emulator.revoke_token(access_token)
+    emulator.state.revoke_token(access_token)
     mock_config_entry.add_to_hass(hass)
     assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
@@ -104,7 +110,7 @@ async def test_setup_invalidated_instance(
     hass: HomeAssistant, emulator: Emulator, instance_id: str, mock_config_entry: MockConfigEntry
 ) -> None:
     """An instance the gateway invalidated fails setup for good (no retry, no reauth)."""
-    emulator.invalidate_instance(instance_id)
+    emulator.state.invalidate_instance(instance_id)
     mock_config_entry.add_to_hass(hass)
     assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
@@ -123,7 +129,7 @@ async def test_setup_temporary_failure(
     kind: FaultKind,
 ) -> None:
     """A gateway that fails for now makes setup retry later."""
-    emulator.set_fault(instance_id, Fault(kind))
+    emulator.state.set_fault(instance_id, Fault(kind))
     mock_config_entry.add_to_hass(hass)
     assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
@@ -151,12 +157,12 @@ async def test_remove_entry_turns_webhook_off(
 ) -> None:
     """Removing the entry turns the gateway's webhook off."""
     await async_process_ha_core_config(hass, {"external_url": "https://ha.example.com"})
-    emulator.set_webhook(instance_id, "https://ha.example.com/api/webhook/x", enabled=True)
+    emulator.state.set_webhook(instance_id, "https://ha.example.com/api/webhook/x", enabled=True)
 
     assert await hass.config_entries.async_remove(init_integration.entry_id)
     await hass.async_block_till_done()
 
-    instance = emulator.instance(instance_id)
+    instance = emulator.state.instance(instance_id)
     assert not instance.webhook_enabled
     assert instance.webhook_url == f"https://ha.example.com/api/webhook/{WEBHOOK_ID}"
     assert not hass.config_entries.async_entries(DOMAIN)
@@ -166,7 +172,7 @@ async def test_remove_entry_without_url(
     hass: HomeAssistant, emulator: Emulator, instance_id: str, init_integration: MockConfigEntry
 ) -> None:
     """Without a Home Assistant URL the webhook is still turned off (with a placeholder URL)."""
-    emulator.set_webhook(instance_id, "https://ha.example.com/api/webhook/x", enabled=True)
+    emulator.state.set_webhook(instance_id, "https://ha.example.com/api/webhook/x", enabled=True)
     with patch(
         "custom_components.smartwats.webhook_url.async_generate_url",
         side_effect=NoURLAvailableError,
@@ -174,7 +180,7 @@ async def test_remove_entry_without_url(
         assert await hass.config_entries.async_remove(init_integration.entry_id)
         await hass.async_block_till_done()
 
-    instance = emulator.instance(instance_id)
+    instance = emulator.state.instance(instance_id)
     assert not instance.webhook_enabled
     assert WEBHOOK_ID not in instance.webhook_url
 
@@ -183,9 +189,11 @@ async def test_remove_entry_without_url(
 @pytest.mark.parametrize(
     "break_gateway",
     [
-        pytest.param(lambda emu, iid, _: emu.set_fault(iid, Fault("http_500")), id="http_500"),
-        pytest.param(lambda emu, iid, _: emu.logout_from_phone(iid), id="logged_out"),
-        pytest.param(lambda emu, _, token: emu.revoke_token(token), id="revoked"),
+        pytest.param(
+            lambda emu, iid, _: emu.state.set_fault(iid, Fault("http_500")), id="http_500"
+        ),
+        pytest.param(lambda emu, iid, _: emu.state.unlink(iid), id="logged_out"),
+        pytest.param(lambda emu, _, token: emu.state.revoke_token(token), id="revoked"),
     ],
 )
 async def test_remove_entry_gateway_fails(
@@ -216,14 +224,18 @@ async def test_remove_entry_without_webhook_id(
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()
-    assert not emulator.instance(instance_id).webhook_enabled
+    assert not emulator.state.instance(instance_id).webhook_enabled
 
 
 # -- migration of old entries ------------------------------------------------------------------
 
 
 def _old_entry(
-    mock_config_entry: MockConfigEntry, instance_id: str, minor_version: int = 1, **data: Any
+    mock_config_entry: MockConfigEntry,
+    instance_id: str,
+    minor_version: int = 1,
+    subentries_data: list[ConfigSubentryData] | None = None,
+    **data: Any,
 ) -> MockConfigEntry:
     """An entry of version 1.``minor_version`` of the instance, spelled ``instance_id``."""
     return MockConfigEntry(
@@ -234,6 +246,16 @@ def _old_entry(
         minor_version=minor_version,
         data={**mock_config_entry.data, CONF_INSTANCE_ID: instance_id, **data},
         options=dict(mock_config_entry.options),
+        subentries_data=subentries_data,
+    )
+
+
+def _recipient(target: str, name: str = "Mum") -> ConfigSubentryData:
+    return ConfigSubentryData(
+        data={CONF_NAME: name, CONF_TARGET: target},
+        subentry_type=SUBENTRY_RECIPIENT,
+        title=name,
+        unique_id=target,
     )
 
 
@@ -247,8 +269,9 @@ async def test_migrate_lower_case_instance_id(
 ) -> None:
     """A 1.1 entry's lower-case instance id is normalised; its entities and devices follow it."""
     lower = instance_id.lower()
-    entry = _old_entry(mock_config_entry, lower)
+    entry = _old_entry(mock_config_entry, lower, subentries_data=[_recipient("966501234567")])
     entry.add_to_hass(hass)
+    [mum] = entry.subentries
     linked = entity_registry.async_get_or_create(
         "binary_sensor", DOMAIN, f"{lower}_linked", config_entry=entry
     )
@@ -270,7 +293,7 @@ async def test_migrate_lower_case_instance_id(
     await hass.async_block_till_done()
 
     assert entry.state is ConfigEntryState.LOADED
-    assert (entry.version, entry.minor_version) == (1, 2)
+    assert (entry.version, entry.minor_version) == (1, 3)
     assert entry.unique_id == instance_id
     assert entry.data == {**mock_config_entry.data, CONF_INSTANCE_ID: instance_id}
     # Same entity, same device: nothing orphaned, nothing made twice.
@@ -285,8 +308,9 @@ async def test_migrate_lower_case_instance_id(
     assert device_registry.async_get_device_by_identifier(
         (DOMAIN, instance_id), entry.entry_id
     ) == device_registry.async_get(device.id)
+    # The recipient's device is keyed on its subentry now (1.3), other identifiers kept.
     assert device_registry.async_get(chat.id).identifiers == {  # type: ignore[union-attr]
-        (DOMAIN, f"{instance_id}_966501234567"),
+        (DOMAIN, f"{instance_id}_{mum}"),
         ("other", lower),
     }
     assert device_registry.async_get(foreign.id).identifiers == {("other", "thing")}  # type: ignore[union-attr]
@@ -310,7 +334,7 @@ async def test_migration_makes_no_duplicate(
     await hass.async_block_till_done()
 
     assert entry.state is ConfigEntryState.LOADED
-    assert entry.minor_version == 2
+    assert entry.minor_version == 3
     assert entry.unique_id == f" {lower}"
     assert entry.data[CONF_INSTANCE_ID] == f" {lower}"
     assert mock_config_entry.unique_id == instance_id
@@ -327,7 +351,7 @@ async def test_migrate_entry_already_normalised(
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is ConfigEntryState.LOADED
-    assert entry.minor_version == 2
+    assert entry.minor_version == 3
     assert entry.unique_id == instance_id
     assert dict(entry.data) == dict(mock_config_entry.data)
 
@@ -337,9 +361,79 @@ async def test_entry_of_a_newer_minor_version(
     hass: HomeAssistant, instance_id: str, mock_config_entry: MockConfigEntry
 ) -> None:
     """An entry written by a newer minor version (after a downgrade) loads as it is."""
-    entry = _old_entry(mock_config_entry, instance_id.lower(), minor_version=3)
+    entry = _old_entry(mock_config_entry, instance_id.lower(), minor_version=4)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is ConfigEntryState.LOADED
-    assert entry.minor_version == 3
+    assert entry.minor_version == 4
     assert entry.unique_id == instance_id.lower()
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_migrate_recipient_devices_to_their_subentries(
+    hass: HomeAssistant,
+    *,
+    instance_id: str,
+    mock_config_entry: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    """1.2 -> 1.3: a recipient's device follows its subentry; an emptied old one goes."""
+    entry = _old_entry(
+        mock_config_entry,
+        instance_id,
+        minor_version=2,
+        subentries_data=[_recipient("966501234567")],
+    )
+    entry.add_to_hass(hass)
+    [mum] = entry.subentries
+    current = device_registry.async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={(DOMAIN, f"{instance_id}_966501234567")}
+    )
+    # Left behind when Mum's number changed from 966500000009: nothing on it any more.
+    emptied = device_registry.async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={(DOMAIN, f"{instance_id}_966500000009")}
+    )
+    # A device of a number no recipient has, with an entity still on it: kept.
+    used = device_registry.async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={(DOMAIN, f"{instance_id}_966500000008")}
+    )
+    entity_registry.async_get_or_create(
+        "notify", DOMAIN, "x", config_entry=entry, device_id=used.id
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.minor_version == 3
+    assert device_registry.async_get(current.id).identifiers == {  # type: ignore[union-attr]
+        (DOMAIN, f"{instance_id}_{mum}")
+    }
+    assert device_registry.async_get(emptied.id) is None
+    assert device_registry.async_get(used.id) is not None
+
+
+async def test_new_number_keeps_the_recipients_device(
+    hass: HomeAssistant,
+    *,
+    emulator: Emulator,
+    instance_id: str,
+    mock_config_entry: MockConfigEntry,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    """Reconfiguring a recipient with another number keeps its one device (no empty one left)."""
+    entry = _old_entry(
+        mock_config_entry,
+        instance_id,
+        minor_version=3,
+        subentries_data=[_recipient("966501234567")],
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    [subentry] = entry.subentries.values()
+    devices_before = dr.async_entries_for_config_entry(device_registry, entry.entry_id)
+    hass.config_entries.async_update_subentry(
+        entry, subentry, data={CONF_NAME: "Mum", CONF_TARGET: "966557654321"}
+    )
+    await hass.async_block_till_done()
+    devices_after = dr.async_entries_for_config_entry(device_registry, entry.entry_id)
+    assert {device.id for device in devices_after} == {device.id for device in devices_before}
+    assert len(devices_after) == 2  # the instance and Mum

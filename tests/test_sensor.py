@@ -249,7 +249,7 @@ async def test_recipient_changes_reload_the_entry(
         (DOMAIN, instance_id), entry.entry_id
     )
     assert info["via_device_id"] == instance_device.id
-    assert info["identifiers"] == {(DOMAIN, f"{instance_id}_966501234567")}
+    assert info["identifiers"] == {(DOMAIN, f"{instance_id}_{added.subentry_id}")}
     assert info["name"] == "Mum"
 
     hass.config_entries.async_update_subentry(entry, added, title="Mother")

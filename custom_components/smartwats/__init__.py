@@ -10,16 +10,15 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import (
     config_validation as cv,
     device_registry as dr,
-    entity_registry as er,
 )
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.typing import ConfigType
 
-from .api.responses import normalize_instance_id
-from .const import CONF_INSTANCE_ID, DOMAIN, LOGGER
+from .const import DOMAIN, LOGGER
 from .coordinator import SmartwatsLinkCoordinator
 from .entity import instance_device_info
 from .media import async_setup_media
+from .migrate import async_migrate_entry
 from .models import SmartwatsConfigEntry, SmartwatsRuntimeData, async_create_client
 from .repairs import async_delete_relogin_issue
 from .sender import SmartwatsSender
@@ -32,6 +31,8 @@ from .webhook import (
     async_unregister_webhook,
 )
 from .webhook_url import WebhookRegistration, async_remove_webhook_url
+
+__all__ = ["async_migrate_entry"]
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -67,6 +68,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartwatsConfigEntry) ->
     # Posts that arrive from now until the entry is loaded wait in its inbox (an entry created
     # after start-up is registered here).
     inbox = async_register_webhook(hass, entry)
+    # The relink is Home Assistant's re-authentication repair now, not an issue of ours.
+    async_delete_relogin_issue(hass, entry)
     client = async_create_client(hass, entry.data, entry.options)
     coordinator = SmartwatsLinkCoordinator(hass, entry, client)
     await coordinator.async_config_entry_first_refresh()
@@ -128,66 +131,6 @@ def _async_reload_on_recipient_change(
 async def async_unload_entry(hass: HomeAssistant, entry: SmartwatsConfigEntry) -> bool:
     """Unload a config entry (the coordinator stops polling when the entry unloads)."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
-
-
-async def async_migrate_entry(hass: HomeAssistant, entry: SmartwatsConfigEntry) -> bool:
-    """Bring an entry of an older version up to date (a newer minor version loads as it is)."""
-    if entry.minor_version < 2:  # noqa: PLR2004 - 1.1 → 1.2
-        _async_normalize_instance_id(hass, entry)
-        hass.config_entries.async_update_entry(entry, minor_version=2)
-    return True
-
-
-@callback
-def _async_normalize_instance_id(hass: HomeAssistant, entry: SmartwatsConfigEntry) -> None:
-    """Store the instance id, and the unique id made of it, trimmed and upper-case.
-
-    The flow used to keep the id as typed, so one instance could be set up twice (``68dbb…`` and
-    ``68DBB…``). Such a second entry keeps its id, so that no two entries share a unique id.
-    """
-    old: str = entry.data[CONF_INSTANCE_ID]
-    new = normalize_instance_id(old)
-    other = hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, new)
-    if other is not None and other.entry_id != entry.entry_id:
-        LOGGER.warning(
-            "Config entry %s keeps instance ID %r: config entry %s already has instance %s, "
-            "the same SmartWats instance. Delete one of the two entries",
-            entry.title,
-            old,
-            other.title,
-            new,
-        )
-        return
-    if new != old:
-        _async_rename_registry_ids(hass, entry, old, new)
-    hass.config_entries.async_update_entry(
-        entry, unique_id=new, data={**entry.data, CONF_INSTANCE_ID: new}
-    )
-
-
-@callback
-def _async_rename_registry_ids(
-    hass: HomeAssistant, entry: SmartwatsConfigEntry, old: str, new: str
-) -> None:
-    """Move the entry's entities and devices to the new instance id (they are named after it)."""
-
-    def renamed(value: str) -> str:
-        if value == old or value.startswith(f"{old}_"):
-            return new + value.removeprefix(old)
-        return value
-
-    entity_registry = er.async_get(hass)
-    for entity in er.async_entries_for_config_entry(entity_registry, entry.entry_id):
-        if (unique_id := renamed(entity.unique_id)) != entity.unique_id:
-            entity_registry.async_update_entity(entity.entity_id, new_unique_id=unique_id)
-    device_registry = dr.async_get(hass)
-    for device in dr.async_entries_for_config_entry(device_registry, entry.entry_id):
-        identifiers = {
-            (domain, renamed(value) if domain == DOMAIN else value)
-            for domain, value in device.identifiers
-        }
-        if identifiers != device.identifiers:
-            device_registry.async_update_device(device.id, new_identifiers=identifiers)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: SmartwatsConfigEntry) -> None:

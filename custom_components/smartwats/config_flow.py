@@ -205,7 +205,8 @@ class SmartwatsConfigFlow(ConfigFlow, domain=DOMAIN):
 
     VERSION = 1
     # 1.2: the instance id, and the unique id made of it, are stored trimmed and upper-case.
-    MINOR_VERSION = 2
+    # 1.3: recipients' devices are keyed on their subentry (migrate.py).
+    MINOR_VERSION = 3
 
     def __init__(self) -> None:
         """Start with nothing known."""
@@ -265,6 +266,14 @@ class SmartwatsConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="link",
             menu_options=["qr", "pair_code"],
             description_placeholders={"instance_id": self._data[CONF_INSTANCE_ID]},
+        )
+
+    async def async_step_relink(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Say that the session was logged out, and offer the two ways to link it again."""
+        return self.async_show_menu(
+            step_id="relink",
+            menu_options=["qr", "pair_code"],
+            description_placeholders={"name": self._get_reauth_entry().title},
         )
 
     async def async_step_qr(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -509,6 +518,8 @@ class SmartwatsConfigFlow(ConfigFlow, domain=DOMAIN):
         """Finish when the instance is linked, else offer the ways to link it."""
         if state.linked:
             return await self._async_finish()
+        if self.source == SOURCE_REAUTH:
+            return await self.async_step_relink()
         return await self.async_step_link()
 
     async def _async_wait_for_link(self) -> bool:

@@ -10,6 +10,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
+from homeassistant.util.hass_dict import HassKey
 
 from .api import (
     LinkState,
@@ -32,13 +33,10 @@ from .const import (
     UNLINKED_POLL_INTERVAL,
 )
 from .errors import translation_key
-from .repairs import (
-    async_create_relogin_issue,
-    async_delete_relogin_issue,
-    async_relogin_issue_open,
-)
 
 _NEVER = datetime.min.replace(tzinfo=UTC)
+# The ids of the entries whose session is logged out, for this run of Home Assistant.
+_LOGGED_OUT: HassKey[set[str]] = HassKey(f"{DOMAIN}_logged_out")
 
 
 class SmartwatsLinkCoordinator(DataUpdateCoordinator[LinkState]):
@@ -72,9 +70,8 @@ class SmartwatsLinkCoordinator(DataUpdateCoordinator[LinkState]):
         self.client = client
         # Whether the session is suspected dead: a call answered "relogin required" and nothing
         # has proved it alive since. The gateway's database may still call such a session linked,
-        # so a "linked" probe is then confirmed with a call that needs the live session. A relogin
-        # issue left from before a reload or restart is the same suspicion.
-        self._suspect_dead = async_relogin_issue_open(hass, entry) is not None
+        # so a "linked" probe is then confirmed with a call that needs the live session.
+        self._suspect_dead = False
         self._probed_at = _NEVER
         self._qr_watched_until = _NEVER
         # False while the gateway cannot be reached (the link state is then the last known).
@@ -208,37 +205,35 @@ class SmartwatsLinkCoordinator(DataUpdateCoordinator[LinkState]):
 
     @callback
     def _async_apply(self, state: LinkState, except_flow: str | None = None) -> LinkState:
-        """Act on a link state (log, repair issue, reauth, poll interval); return it to keep."""
+        """Act on a link state (log, relink flow, poll interval); return it to keep."""
         if not state.linked:
             # See the class docstring: not linked any more means logged out by the phone.
             state = LinkState(LinkStatus.LOGGED_OUT, state.qr_code)
         entry = self.config_entry
-        # Open in this run (issues kept from an earlier run are inactive).
-        issue_open = bool(async_relogin_issue_open(self.hass, entry))
-        previous: bool | None = None if self.data is None else self.data.linked
+        # Entries logged out in this run: a reload in between is no news (logged once).
+        logged_out = self.hass.data.setdefault(_LOGGED_OUT, set())
         if state.linked:
-            if previous is False or (previous is None and issue_open):
+            if entry.entry_id in logged_out:
+                logged_out.discard(entry.entry_id)
                 LOGGER.info("The WhatsApp session of %s is linked again", entry.title)
-            async_delete_relogin_issue(self.hass, entry)
             # A relink flow started when the session went has nothing left to do.
             flows = self.hass.config_entries.flow
             for flow in entry.async_get_active_flows(self.hass, {SOURCE_REAUTH}):
                 if flow["flow_id"] != except_flow:
                     flows.async_abort(flow["flow_id"])
         else:
-            if previous is not False:
-                if previous or not issue_open:
-                    LOGGER.warning(
-                        "The WhatsApp session of %s was logged out from the phone; "
-                        "link it again from Settings > Repairs",
-                        entry.title,
-                    )
-                # Shows the entry's "Reconfigure" prompt; the config flow turns it into the
-                # relink. Started when the session goes, not at every probe.
-                entry.async_start_reauth(self.hass)
-            # Kept open at every probe while logged out: finishing the repair flow (which only
-            # opens the relink) deletes the issue, but the session is not back until linked.
-            async_create_relogin_issue(self.hass, entry)
+            if entry.entry_id not in logged_out:
+                logged_out.add(entry.entry_id)
+                LOGGER.warning(
+                    "The WhatsApp session of %s is not linked any more; "
+                    "link it again from Settings > Repairs",
+                    entry.title,
+                )
+            # The relink: Home Assistant's re-authentication flow (one repair, "Reconfigure"
+            # on the entry), which the config flow turns into the QR / pair-code steps. Asked
+            # for at every probe while logged out: Home Assistant starts it only when none is in
+            # progress, so one that was dismissed comes back.
+            entry.async_start_reauth(self.hass)
         self.update_interval = self._interval(state)
         return state
 

@@ -32,6 +32,11 @@ def instance_device_info(entry: SmartwatsConfigEntry) -> DeviceInfo:
     )
 
 
+def recipient_device_key(instance_id: str, subentry_id: str) -> str:
+    """Return the identifier of a recipient's device: its subentry's, whatever its number."""
+    return f"{instance_id}_{subentry_id}"
+
+
 def recipient_device_info(
     hass: HomeAssistant, entry: SmartwatsConfigEntry, subentry: ConfigSubentry
 ) -> DeviceInfo:
@@ -42,7 +47,7 @@ def recipient_device_info(
     instance_id: str = entry.data[CONF_INSTANCE_ID]
     return DeviceInfo(
         entry_type=DeviceEntryType.SERVICE,
-        identifiers={(DOMAIN, f"{instance_id}_{subentry.data[CONF_TARGET]}")},
+        identifiers={(DOMAIN, recipient_device_key(instance_id, subentry.subentry_id))},
         manufacturer="SmartWats",
         model="WhatsApp chat",
         name=subentry.title,
