@@ -208,9 +208,9 @@ async def async_start_home(
     directory = tempfile.TemporaryDirectory(prefix="smartwats-bench-")
     emulator = Emulator(allow_private_webhooks=True, echo_delay=0.05)
     await emulator.start("127.0.0.1", 0)
-    access_token = emulator.add_account()
-    instance_id = emulator.add_instance(access_token, linked=True, phone=LINKED_PHONE)
-    instance = emulator.instance(instance_id)
+    access_token = emulator.state.add_account()
+    instance_id = emulator.state.add_instance(access_token, linked=True, phone=LINKED_PHONE)
+    instance = emulator.state.instance(instance_id)
     gateway = Gateway(
         instance_id=instance_id,
         own_jid=instance.jid,

@@ -37,7 +37,7 @@ class OutboundBench:
     def __init__(self, home: Home) -> None:
         """Turn the emulator's webhook off; follow the integration's sent events."""
         self.home = home
-        home.emulator.set_webhook(home.instance_id, home.smartwats_url, enabled=False)
+        home.emulator.state.set_webhook(home.instance_id, home.smartwats_url, enabled=False)
         self.sent_events = 0
         home.hass.bus.async_listen(EVENT_MESSAGE_SENT, self._count)
         register_noop_action(home.hass)
@@ -94,7 +94,7 @@ class OutboundBench:
         elapsed = time.perf_counter() - started
         # The emulator's logs of requests and sent messages are not what is measured.
         self.home.emulator.requests.clear()
-        self.home.emulator.instance(self.home.instance_id).sent.clear()
+        self.home.emulator.state.instance(self.home.instance_id).sent.clear()
         return elapsed / count * 1e6
 
 

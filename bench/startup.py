@@ -67,8 +67,8 @@ async def _async_child() -> dict[str, Any]:
 
     emulator = Emulator(allow_private_webhooks=True)
     await emulator.start("127.0.0.1", 0)
-    token = emulator.add_account()
-    instance_id = emulator.add_instance(token, linked=True, phone=LINKED_PHONE)
+    token = emulator.state.add_account()
+    instance_id = emulator.state.add_instance(token, linked=True, phone=LINKED_PHONE)
     with tempfile.TemporaryDirectory(prefix="smartwats-bench-") as directory:
         port = free_port()
         hass = await async_new_hass(directory, f"http://127.0.0.1:{port}")

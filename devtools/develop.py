@@ -22,7 +22,9 @@ a way Home Assistant does not retry, develop says so and keeps Home Assistant an
 running: a gateway that is unwell is something to look at, not a reason to stop.
 
 Settings come from the command line, else from the environment: SMARTWATS_DEV_HA_PORT (8123),
-SMARTWATS_DEV_EMULATOR_PORT (8900), SMARTWATS_DEV_CONFIG (config/ of the repository).
+SMARTWATS_DEV_EMULATOR_PORT (8900), SMARTWATS_DEV_CONFIG (config/ of the repository). Home
+Assistant gets the resulting addresses in its environment (`Settings.demo_environment`), where the
+configuration and the demo's dashboard and scripts read them (`!env_var`): no port is written there.
 """
 
 from __future__ import annotations
@@ -136,6 +138,19 @@ class Settings:
     def emulator_url(self) -> str:
         """Return the emulator's base URL (its phone page)."""
         return f"http://{HOST}:{self.emulator_port}/"
+
+    @property
+    def dashboard_url(self) -> str:
+        """Return the demo dashboard's URL."""
+        return f"{self.ha_url}/{DASHBOARD}"
+
+    def demo_environment(self) -> dict[str, str]:
+        """Return the variables config/ reads with `!env_var`: this run's addresses."""
+        return {
+            "SMARTWATS_DEV_HA_URL": self.ha_url,
+            "SMARTWATS_DEV_DASHBOARD_URL": self.dashboard_url,
+            "SMARTWATS_DEV_EMULATOR_URL": self.emulator_url,
+        }
 
 
 def _port(value: str) -> int:
@@ -336,11 +351,13 @@ async def start_emulator(settings: Settings) -> Emulator:
     """Start the emulator with the demo account and instance (linked unless --fresh)."""
     emulator = Emulator(allow_private_webhooks=True)
     await emulator.start(HOST, settings.emulator_port)
-    emulator.add_account(ACCESS_TOKEN)
-    emulator.add_instance(
+    emulator.state.add_account(ACCESS_TOKEN)
+    emulator.state.add_instance(
         ACCESS_TOKEN, linked=not settings.fresh, phone=PHONE, instance_id=INSTANCE_ID
     )
-    for group, group_id in zip(emulator.instance(INSTANCE_ID).groups, GROUP_IDS, strict=False):
+    for group, group_id in zip(
+        emulator.state.instance(INSTANCE_ID).groups, GROUP_IDS, strict=False
+    ):
         group.id = group_id
     return emulator
 
@@ -357,7 +374,7 @@ class HassProcess:
 
     async def start(self) -> None:
         """Start Home Assistant."""
-        env = dict(os.environ, SMARTWATS_DEV_HA_URL=self.settings.ha_url)
+        env = dict(os.environ, **self.settings.demo_environment())
         self.process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-c",
@@ -776,7 +793,7 @@ async def set_up(
 
 
 def _print_emulator(emulator: Emulator) -> None:
-    instance = emulator.instance(INSTANCE_ID)
+    instance = emulator.state.instance(INSTANCE_ID)
     say(f"gateway emulator:  {emulator.api_url} (control API: {emulator.url}_emulator/)")
     say(f"  the phone page:  {emulator.url}")
     say(f"  access token:    {ACCESS_TOKEN}")
@@ -798,7 +815,7 @@ def _print_ready(settings: Settings, emulator: Emulator, *, entry_loaded: bool =
         ]
     else:
         lines += [
-            f"  the dashboard:   {settings.ha_url}/{DASHBOARD}",
+            f"  the dashboard:   {settings.dashboard_url}",
             f"  the phone page:  {emulator.url}  (what Home Assistant sent; reply from here)",
         ]
         if not entry_loaded:

@@ -10,17 +10,19 @@ from .emulator import Emulator
 from .errors import EmulatorError, UnknownIdError
 from .faults import FAULT_KINDS, Fault, FaultKind
 from .params import RecordedRequest
-from .state import InstanceState, SentMessage
+from .state import LOG_LIMIT, GatewayState, InstanceState, SentMessage
 from .wamessages import INBOUND_KINDS
 from .webhooks import WebhookDelivery
 
 __all__ = [
     "FAULT_KINDS",
     "INBOUND_KINDS",
+    "LOG_LIMIT",
     "Emulator",
     "EmulatorError",
     "Fault",
     "FaultKind",
+    "GatewayState",
     "InstanceState",
     "RecordedRequest",
     "SentMessage",

@@ -40,6 +40,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="accept http:// and private or loopback webhook URLs",
     )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        metavar="N",
+        help="make up the same ids and QR payloads at each run (given the same calls)",
+    )
     return parser.parse_args(argv)
 
 
@@ -54,6 +60,7 @@ async def run(args: argparse.Namespace) -> None:
         qr_rotate_seconds=args.qr_rotate,
         auto_link_after=args.auto_link,
         allow_private_webhooks=args.allow_private_webhooks,
+        seed=args.seed,
     )
     await emu.start(args.host, args.port)
     stop = asyncio.Event()
@@ -65,12 +72,12 @@ async def run(args: argparse.Namespace) -> None:
             loop.add_signal_handler(signum, stop.set)
     try:
         if args.token or args.instance:
-            token = emu.add_account(args.token)
-            instance_id = emu.add_instance(
+            token = emu.state.add_account(args.token)
+            instance_id = emu.state.add_instance(
                 token, linked=args.linked, phone=args.phone, instance_id=args.instance
             )
             _say(f"access token: {token}")
-            _say(f"instance id:  {instance_id} ({emu.instance_state(instance_id).value})")
+            _say(f"instance id:  {instance_id} ({emu.state.instance(instance_id).state.value})")
         _say(f"API:          {emu.api_url}")
         _say(f"phone page:   {emu.url}")
         _say(f"control API:  {emu.url}_emulator/")

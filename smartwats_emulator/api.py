@@ -8,6 +8,7 @@ instance, link state, then the endpoint's own fields.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable
 import contextlib
 import json
@@ -77,7 +78,7 @@ class GatewayApi:
         self,
         state: GatewayState,
         webhooks: WebhookDispatcher,
-        log: list[RecordedRequest],
+        log: deque[RecordedRequest],
         stopping: asyncio.Event,
         *,
         allow_private_webhooks: bool,
@@ -240,7 +241,10 @@ class GatewayApi:
     ) -> JsonDict:
         """Record a send, schedule its fromMe echo(s), and return the WAMessage to answer with."""
         timestamp = int(time.time())
-        messages = [wamessage(jid, new_message_id(), content, timestamp) for content in contents]
+        messages = [
+            wamessage(jid, new_message_id(rng=self.state.rng), content, timestamp)
+            for content in contents
+        ]
         answered = messages[-1]  # an album is answered with one of its items only
         instance.sent.append(
             SentMessage(

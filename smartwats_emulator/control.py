@@ -7,18 +7,20 @@ Errors answer `{"error": "…"}` with 404 for an unknown id, 409 for an impossib
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Awaitable, Callable
 import json
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol, cast
 
 from aiohttp import web
 
 from .errors import EmulatorError, UnknownIdError
 from .faults import Fault
 from .jsontypes import JsonDict
-
-if TYPE_CHECKING:
-    from .emulator import Emulator
+from .params import RecordedRequest
+from .qr import qr_data_uri
+from .state import GatewayState
+from .webhooks import WebhookDelivery
 
 type ControlHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PREFIX = "/_emulator"
@@ -51,12 +53,35 @@ async def _body(request: web.Request) -> JsonDict:
     return data
 
 
+class Phone(Protocol):
+    """What the phone does that also posts webhooks (the emulator does it)."""
+
+    async def inject_inbound(self, instance_id: str, kind: str, **fields: object) -> JsonDict:
+        """Receive a message and deliver it by webhook; return the WAMessage."""
+        ...
+
+    async def send_receipts(
+        self, instance_id: str, message_id: str, up_to: str | int = "read"
+    ) -> list[WebhookDelivery]:
+        """Post the receipts of a sent message."""
+        ...
+
+
 class ControlApi:
     """The /_emulator/ endpoints of one emulator."""
 
-    def __init__(self, emulator: Emulator) -> None:
-        """Serve `emulator`."""
-        self.emu = emulator
+    def __init__(
+        self,
+        state: GatewayState,
+        requests: deque[RecordedRequest],
+        deliveries: deque[WebhookDelivery],
+        phone: Phone,
+    ) -> None:
+        """Serve the gateway's state, its request log and webhook deliveries, and the phone."""
+        self.state = state
+        self.requests = requests
+        self.deliveries = deliveries
+        self.phone = phone
 
     def routes(self) -> list[web.RouteDef]:
         """Return the control routes."""
@@ -87,17 +112,17 @@ class ControlApi:
 
     async def list_instances(self, request: web.Request) -> web.StreamResponse:
         """List every instance with its state, QR payload, webhook and groups."""
-        return web.json_response({"instances": [i.as_dict() for i in self.emu.instances()]})
+        return web.json_response({"instances": [i.as_dict() for i in self.state.all_instances()]})
 
     async def create_account(self, request: web.Request) -> web.StreamResponse:
         """Create an account: {"token"?} → {"access_token"}."""
         body = await _body(request)
-        token = self.emu.add_account(body.get("token"))
+        token = self.state.add_account(body.get("token"))
         return web.json_response({"access_token": token})
 
     async def revoke_token(self, request: web.Request) -> web.StreamResponse:
         """Delete an account."""
-        self.emu.revoke_token(request.match_info["token"])
+        self.state.revoke_token(request.match_info["token"])
         return web.json_response({"ok": True})
 
     async def create_instance(self, request: web.Request) -> web.StreamResponse:
@@ -106,38 +131,38 @@ class ControlApi:
         Without an access token a new account is created for it.
         """
         body = await _body(request)
-        token = body.get("access_token") or self.emu.add_account()
+        token = body.get("access_token") or self.state.add_account()
         kwargs: dict[str, Any] = {"linked": bool(body.get("linked", False))}
         if body.get("phone"):
             kwargs["phone"] = str(body["phone"])
-        instance_id = self.emu.add_instance(token, instance_id=body.get("instance_id"), **kwargs)
+        instance_id = self.state.add_instance(token, instance_id=body.get("instance_id"), **kwargs)
         return web.json_response(
-            {"access_token": token, "instance": self.emu.instance(instance_id).as_dict()}
+            {"access_token": token, "instance": self.state.instance(instance_id).as_dict()}
         )
 
     async def get_instance(self, request: web.Request) -> web.StreamResponse:
         """Return one instance."""
-        instance = self.emu.instance(request.match_info["instance_id"])
+        instance = self.state.instance(request.match_info["instance_id"])
         return web.json_response(instance.as_dict())
 
     async def link(self, request: web.Request) -> web.StreamResponse:
         """Link the instance: {"phone"?}."""
         body = await _body(request)
         instance_id = request.match_info["instance_id"]
-        self.emu.link(instance_id, body.get("phone"))
-        return web.json_response(self.emu.instance(instance_id).as_dict())
+        self.state.link(instance_id, body.get("phone"))
+        return web.json_response(self.state.instance(instance_id).as_dict())
 
     async def logout_from_phone(self, request: web.Request) -> web.StreamResponse:
         """Unlink as the phone does."""
         instance_id = request.match_info["instance_id"]
-        self.emu.logout_from_phone(instance_id)
-        return web.json_response(self.emu.instance(instance_id).as_dict())
+        self.state.unlink(instance_id)
+        return web.json_response(self.state.instance(instance_id).as_dict())
 
     async def invalidate(self, request: web.Request) -> web.StreamResponse:
         """Revoke the instance id."""
         instance_id = request.match_info["instance_id"]
-        self.emu.invalidate_instance(instance_id)
-        return web.json_response(self.emu.instance(instance_id).as_dict())
+        self.state.invalidate_instance(instance_id)
+        return web.json_response(self.state.instance(instance_id).as_dict())
 
     async def set_fault(self, request: web.Request) -> web.StreamResponse:
         """Set a fault: {"kind", "count"?, "delay"?}; {"kind": null} clears it."""
@@ -151,62 +176,62 @@ class ControlApi:
                 count=None if count is None else int(count),
                 delay=float(body.get("delay", 0.0)),
             )
-        self.emu.set_fault(instance_id, fault)
-        return web.json_response(self.emu.instance(instance_id).as_dict())
+        self.state.set_fault(instance_id, fault)
+        return web.json_response(self.state.instance(instance_id).as_dict())
 
     async def clear_fault(self, request: web.Request) -> web.StreamResponse:
         """Clear the fault."""
         instance_id = request.match_info["instance_id"]
-        self.emu.set_fault(instance_id, None)
-        return web.json_response(self.emu.instance(instance_id).as_dict())
+        self.state.set_fault(instance_id, None)
+        return web.json_response(self.state.instance(instance_id).as_dict())
 
     async def set_webhook(self, request: web.Request) -> web.StreamResponse:
         """Configure the webhook, unchecked: {"url", "enabled"?, "allowed_events"?}."""
         body = await _body(request)
         instance_id = request.match_info["instance_id"]
-        self.emu.set_webhook(
+        self.state.set_webhook(
             instance_id,
             str(body["url"]),
             enabled=bool(body.get("enabled", True)),
             allowed_events=str(body.get("allowed_events", "")),
         )
-        return web.json_response(self.emu.instance(instance_id).as_dict())
+        return web.json_response(self.state.instance(instance_id).as_dict())
 
     async def inject_inbound(self, request: web.Request) -> web.StreamResponse:
         """Receive a message: {"kind", …fields} → {"message": WAMessage}."""
         body = await _body(request)
         kind = str(body.pop("kind", "text"))
-        message = await self.emu.inject_inbound(request.match_info["instance_id"], kind, **body)
+        message = await self.phone.inject_inbound(request.match_info["instance_id"], kind, **body)
         return web.json_response({"message": message})
 
     async def list_inbound(self, request: web.Request) -> web.StreamResponse:
         """List the messages injected as received."""
-        inbound = self.emu.inbound(request.match_info["instance_id"])
+        inbound = self.state.instance(request.match_info["instance_id"]).inbound
         return web.json_response({"inbound": [m.as_dict() for m in inbound]})
 
     async def send_receipts(self, request: web.Request) -> web.StreamResponse:
         """Post receipts: {"message_id", "up_to"?} → {"deliveries": […]}."""
         body = await _body(request)
-        deliveries = await self.emu.send_receipts(
+        deliveries = await self.phone.send_receipts(
             request.match_info["instance_id"], str(body["message_id"]), body.get("up_to", "read")
         )
         return web.json_response({"deliveries": [d._asdict() for d in deliveries]})
 
     async def list_sent(self, request: web.Request) -> web.StreamResponse:
         """List the messages the instance sent."""
-        sent = self.emu.sent(request.match_info["instance_id"])
+        sent = self.state.instance(request.match_info["instance_id"]).sent
         return web.json_response({"sent": [m.as_dict() for m in sent]})
 
     async def qr(self, request: web.Request) -> web.StreamResponse:
         """Return the current QR: {"payload", "base64"} (both null when none is shown)."""
         instance_id = request.match_info["instance_id"]
-        payload = self.emu.qr_payload(instance_id)
-        base64 = self.emu.qr_data_uri(instance_id) if payload is not None else None
+        payload = self.state.qr_payload(instance_id)
+        base64 = qr_data_uri(payload) if payload is not None else None
         return web.json_response({"payload": payload, "base64": base64})
 
     async def chats(self, request: web.Request) -> web.StreamResponse:
         """Return the instance's chats: what was sent to and received from each number or group."""
-        instance = self.emu.instance(request.match_info["instance_id"])
+        instance = self.state.instance(request.match_info["instance_id"])
         chats: dict[str, list[JsonDict]] = {}
         for sent in instance.sent:
             entry = {"direction": "out", **sent.as_dict()}
@@ -234,7 +259,7 @@ class ControlApi:
         instance_id = request.query.get("instance_id")
         records = [
             r.as_dict()
-            for r in self.emu.requests
+            for r in self.requests
             if (endpoint is None or r.endpoint == endpoint)
             and (instance_id is None or r.instance_id == instance_id)
         ]
@@ -242,10 +267,10 @@ class ControlApi:
 
     async def clear_requests(self, request: web.Request) -> web.StreamResponse:
         """Forget the recorded requests."""
-        self.emu.requests.clear()
+        self.requests.clear()
         return web.json_response({"ok": True})
 
     async def list_deliveries(self, request: web.Request) -> web.StreamResponse:
         """List webhook delivery attempts."""
-        deliveries = [d._asdict() for d in self.emu.webhook_deliveries]
+        deliveries = [d._asdict() for d in self.deliveries]
         return web.json_response({"deliveries": deliveries})

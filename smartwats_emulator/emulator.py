@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
+import random
 import time
 from types import TracebackType
 from typing import Self
@@ -12,19 +14,11 @@ from aiohttp import web
 from .api import GatewayApi
 from .control import ControlApi
 from .errors import EmulatorError, UnknownIdError
-from .faults import Fault
 from .jsontypes import JsonDict
 from .page import page_routes
 from .params import RecordedRequest
 from .qr import qr_data_uri
-from .state import (
-    DEFAULT_PHONE,
-    GatewayState,
-    InboundMessage,
-    Instance,
-    InstanceState,
-    SentMessage,
-)
+from .state import LOG_LIMIT, GatewayState, InboundMessage, InstanceState
 from .wamessages import build_inbound, received_message_payload
 from .webhooks import WebhookDelivery, WebhookDispatcher
 
@@ -38,10 +32,15 @@ class Emulator:
 
         emu = Emulator()
         await emu.start()
-        token = emu.add_account()
-        iid = emu.add_instance(token, linked=True)
+        token = emu.state.add_account()
+        iid = emu.state.add_instance(token, linked=True)
         ...  # point a client at emu.api_url
         await emu.stop()
+
+    `state` is the gateway (accounts, instances, linking, faults, what each instance sent and
+    received), `webhooks` its webhook deliveries and `requests` the API requests it received. The
+    logs keep the newest LOG_LIMIT entries each. With a `seed`, the ids and QR payloads it makes up
+    are the same from run to run (given the same calls in the same order).
     """
 
     def __init__(
@@ -52,20 +51,23 @@ class Emulator:
         allow_private_webhooks: bool = False,
         not_on_whatsapp_prefix: str = "999",
         echo_delay: float = 0.05,
+        seed: int | None = None,
     ) -> None:
         """Configure the emulator; nothing listens until `start`."""
         self.state = GatewayState(
             qr_rotate_seconds=qr_rotate_seconds,
             auto_link_after=auto_link_after,
             not_on_whatsapp_prefix=not_on_whatsapp_prefix,
+            # Reproducible ids for tests and demos, not secrets.
+            rng=None if seed is None else random.Random(seed),  # noqa: S311
         )
         self.allow_private_webhooks = allow_private_webhooks
-        self.requests: list[RecordedRequest] = []
-        self._webhooks = WebhookDispatcher()
+        self.requests: deque[RecordedRequest] = deque(maxlen=LOG_LIMIT)
+        self.webhooks = WebhookDispatcher()
         self._stopping = asyncio.Event()
         self._api = GatewayApi(
             self.state,
-            self._webhooks,
+            self.webhooks,
             self.requests,
             self._stopping,
             allow_private_webhooks=allow_private_webhooks,
@@ -81,10 +83,11 @@ class Emulator:
         if self._runner is not None:
             raise EmulatorError("the emulator is already started")
         self._stopping.clear()
-        await self._webhooks.start()
+        await self.webhooks.start()
         app = web.Application()
         app.add_routes(self._api.routes())
-        app.add_routes(ControlApi(self).routes())
+        control = ControlApi(self.state, self.requests, self.webhooks.deliveries, phone=self)
+        app.add_routes(control.routes())
         app.add_routes(page_routes())
         # A short shutdown timeout: a stalled handler must never hold up stop().
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
@@ -94,7 +97,7 @@ class Emulator:
             await site.start()
         except BaseException:
             await runner.cleanup()
-            await self._webhooks.close()
+            await self.webhooks.close()
             raise
         self._runner = runner
         bound_host, bound_port = runner.addresses[0][:2]
@@ -107,7 +110,7 @@ class Emulator:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        await self._webhooks.close()
+        await self.webhooks.close()
 
     async def __aenter__(self) -> Self:
         """Start on a free loopback port."""
@@ -135,100 +138,20 @@ class Emulator:
         """Return the gateway API's base URL, e.g. "http://127.0.0.1:8900/api/"."""
         return self.url + "api/"
 
-    # -- accounts and lifecycle -----------------------------------------------------------------
-
-    def add_account(self, token: str | None = None) -> str:
-        """Create an account; return its access token (13 lower-case hex chars unless given)."""
-        return self.state.add_account(token)
-
-    def add_instance(
-        self,
-        token: str,
-        linked: bool = False,
-        phone: str = DEFAULT_PHONE,
-        *,
-        instance_id: str | None = None,
-    ) -> str:
-        """Create an instance for the account; return its id (13 upper-case hex chars)."""
-        return self.state.add_instance(token, linked=linked, phone=phone, instance_id=instance_id)
-
-    def instance(self, instance_id: str) -> Instance:
-        """Return an instance's state object."""
-        return self.state.instance(instance_id)
-
-    def instances(self) -> list[Instance]:
-        """Return every instance, brought up to date."""
-        return [self.state.instance(instance_id) for instance_id in list(self.state.instances)]
-
-    def instance_state(self, instance_id: str) -> InstanceState:
-        """Return where the instance is in its lifecycle."""
-        return self.state.instance(instance_id).state
-
-    def link(self, instance_id: str, phone: str | None = None) -> None:
-        """Link the instance, as scanning its QR or entering its pair code does."""
-        self.state.link(instance_id, phone)
-
-    def logout_from_phone(self, instance_id: str) -> None:
-        """Unlink as when the phone removes the linked device: calls then say "relogin required".
-
-        Like the API's logout, it ends a `stale_session` fault: the next QR links afresh.
-        """
-        self.state.unlink(instance_id)
-
-    def revoke_token(self, token: str) -> None:
-        """Delete the account: its token becomes "Access token does not exist"."""
-        self.state.revoke_token(token)
-
-    def invalidate_instance(self, instance_id: str) -> None:
-        """Revoke the instance: "The Instance ID provided has been invalidated"."""
-        self.state.invalidate_instance(instance_id)
-
-    def qr_payload(self, instance_id: str) -> str | None:
-        """Return the text encoded in the QR currently shown, or None when none is shown."""
-        return self.state.qr_payload(instance_id)
+    # -- what the emulator does besides its state and its webhooks ------------------------------
+    # Everything else is asked of the object that owns it: `state` (accounts, instances, linking,
+    # faults, sent and inbound messages), `webhooks` (deliveries, `drain()`) and `requests`.
 
     def qr_data_uri(self, instance_id: str) -> str | None:
         """Return the current QR as a PNG data URI, or None when none is shown."""
-        payload = self.qr_payload(instance_id)
+        payload = self.state.qr_payload(instance_id)
         return None if payload is None else qr_data_uri(payload)
-
-    def set_fault(self, instance_id: str, fault: Fault | None) -> None:
-        """Make the instance's requests misbehave (see Fault); None clears the fault."""
-        self.state.set_fault(instance_id, fault)
-
-    def set_webhook(
-        self, instance_id: str, url: str, *, enabled: bool = True, allowed_events: str = ""
-    ) -> None:
-        """Configure the instance's webhook directly, without the API's checks."""
-        instance = self.state.instance(instance_id)
-        instance.webhook_url = url
-        instance.webhook_enabled = enabled
-        instance.allowed_events = allowed_events
-
-    # -- messages -------------------------------------------------------------------------------
-
-    def sent(self, instance_id: str) -> list[SentMessage]:
-        """Return the messages the instance sent through the API, oldest first."""
-        return list(self.state.instance(instance_id).sent)
-
-    def inbound(self, instance_id: str) -> list[InboundMessage]:
-        """Return the messages injected as received by the instance, oldest first."""
-        return list(self.state.instance(instance_id).inbound)
-
-    @property
-    def webhook_deliveries(self) -> list[WebhookDelivery]:
-        """Return every webhook delivery attempt: (event, url, body, status or error text)."""
-        return self._webhooks.deliveries
-
-    async def wait_for_webhooks(self) -> None:
-        """Wait until the background deliveries (send echoes) scheduled so far have been made."""
-        await self._webhooks.drain()
 
     async def inject_inbound(self, instance_id: str, kind: str, **fields: object) -> JsonDict:
         """Receive a message on the linked phone and deliver it by webhook.
 
         It is posted as `messages.upsert` (type "notify") and then as `received_message`, each only
-        if `allowed_events` lets it through. Returns the WAMessage. See inbound.build_inbound for
+        if `allowed_events` lets it through. Returns the WAMessage. See wamessages.build_inbound for
         the kinds, their fields and the options (group, lid, wrap, timestamp_style, …). A
         `stale_session` fault does not stop it, although the real gateway would receive nothing.
         """
@@ -236,7 +159,9 @@ class Emulator:
         if instance.state is not InstanceState.LINKED:
             raise EmulatorError(f"instance {instance_id} is not linked: it receives nothing")
         default_group = instance.groups[0].id if instance.groups else None
-        message = build_inbound(kind, fields, own_jid=instance.jid, default_group=default_group)
+        message = build_inbound(
+            kind, fields, own_jid=instance.jid, default_group=default_group, rng=self.state.rng
+        )
         key = message["key"]
         instance.inbound.append(
             InboundMessage(
@@ -248,12 +173,10 @@ class Emulator:
                 timestamp=_seconds(fields.get("timestamp")),
             )
         )
-        await self._webhooks.deliver(
+        await self.webhooks.deliver(
             instance, "messages.upsert", {"type": "notify", "messages": [message]}
         )
-        await self._webhooks.deliver(
-            instance, "received_message", received_message_payload(message)
-        )
+        await self.webhooks.deliver(instance, "received_message", received_message_payload(message))
         return message
 
     async def send_receipts(
@@ -279,7 +202,7 @@ class Emulator:
                 "key": {"remoteJid": sent.to, "fromMe": True, "id": message_id},
                 "update": {"status": status},
             }
-            delivery = await self._webhooks.deliver(instance, "messages.update", [update])
+            delivery = await self.webhooks.deliver(instance, "messages.update", [update])
             if delivery is not None:
                 deliveries.append(delivery)
         return deliveries

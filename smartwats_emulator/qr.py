@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import secrets
+import base64
 
 import segno
 
-from .ids import random_b64
+from .ids import Rng, random_b64, random_bytes
 
 
-def new_qr_payload() -> str:
+def new_qr_payload(rng: Rng = None) -> str:
     """Return a QR payload like Baileys': server ref, noise key, identity key, ADV secret.
 
     The phone app would reject it, but any QR reader decodes it, which is what a test or a
     person looking at the page needs.
     """
-    ref = "2@" + secrets.token_urlsafe(60)
-    return ",".join((ref, random_b64(32), random_b64(32), random_b64(16)))
+    # What secrets.token_urlsafe(60) makes, from either source of randomness.
+    ref = "2@" + base64.urlsafe_b64encode(random_bytes(60, rng)).rstrip(b"=").decode()
+    return ",".join((ref, random_b64(32, rng), random_b64(32, rng), random_b64(16, rng)))
 
 
 def qr_data_uri(payload: str) -> str:

@@ -9,21 +9,24 @@ so the emulator owns no timers that a test would have to clean up.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 import itertools
 import re
-import secrets
 import time
 
 from .errors import EmulatorError, UnknownIdError
 from .faults import ActiveFault, Fault
-from .ids import new_group_id, new_instance_id, new_pair_code, new_token
+from .ids import Rng, new_group_id, new_instance_id, new_pair_code, new_token, random_below
 from .jsontypes import JsonDict
 from .qr import new_qr_payload
 
 DEFAULT_PHONE = "966500000001"
+# How many entries each log keeps: the request log, the webhook deliveries, and every instance's
+# sent and inbound messages. The oldest go first, so that a long soak or demo run stays bounded.
+LOG_LIMIT = 10_000
 # Orders sent and received messages in a chat even within one second.
 _SEQUENCE = itertools.count()
 
@@ -155,8 +158,9 @@ class Instance:
     allowed_events: str = ""
     fault: ActiveFault | None = None
     groups: list[Group] = field(default_factory=list)
-    sent: list[SentMessage] = field(default_factory=list)
-    inbound: list[InboundMessage] = field(default_factory=list)
+    # Logs of LOG_LIMIT entries: index them, or copy them with list() to slice.
+    sent: deque[SentMessage] = field(default_factory=lambda: deque(maxlen=LOG_LIMIT))
+    inbound: deque[InboundMessage] = field(default_factory=lambda: deque(maxlen=LOG_LIMIT))
 
     @property
     def jid(self) -> str:
@@ -203,23 +207,23 @@ class Account:
     instance_ids: list[str] = field(default_factory=list)
 
 
-def _demo_groups(own_jid: str) -> list[Group]:
+def _demo_groups(own_jid: str, rng: Rng) -> list[Group]:
     """Return the groups every new instance's phone is in."""
     now = int(time.time())
 
     def member() -> str:
-        return f"9665{secrets.randbelow(10**8):08d}@s.whatsapp.net"
+        return f"9665{random_below(10**8, rng):08d}@s.whatsapp.net"
 
     return [
         Group(
-            id=new_group_id(),
+            id=new_group_id(rng),
             name="Family",
             desc="Family chat",
             creation=now - 400 * 86400,
             participants=[(own_jid, "superadmin"), (member(), None), (member(), "admin")],
         ),
         Group(
-            id=new_group_id(),
+            id=new_group_id(rng),
             name="Home automation",
             desc="Alerts from the house",
             creation=now - 30 * 86400,
@@ -227,7 +231,7 @@ def _demo_groups(own_jid: str) -> list[Group]:
             participants_as_object=True,
         ),
         Group(
-            id=new_group_id(),
+            id=new_group_id(rng),
             name="Neighbours",
             desc="",
             creation=now - 90 * 86400,
@@ -253,14 +257,16 @@ class GatewayState:
         auto_link_after: float | None = None,
         not_on_whatsapp_prefix: str = "999",
         clock: Callable[[], float] = time.monotonic,
+        rng: Rng = None,
     ) -> None:
-        """Create an empty gateway."""
+        """Create an empty gateway; `rng` makes its ids reproducible (see ids.py)."""
         if qr_rotate_seconds <= 0:
             raise ValueError("qr_rotate_seconds must be positive")
         self.qr_rotate_seconds = qr_rotate_seconds
         self.auto_link_after = auto_link_after
         self.not_on_whatsapp_prefix = not_on_whatsapp_prefix
         self._clock = clock
+        self.rng = rng
         self.accounts: dict[str, Account] = {}
         self.instances: dict[str, Instance] = {}
 
@@ -269,9 +275,9 @@ class GatewayState:
     def add_account(self, token: str | None = None) -> str:
         """Create an account and return its access token (a new one unless given)."""
         if token is None:
-            token = new_token()
+            token = new_token(self.rng)
             while token in self.accounts:
-                token = new_token()
+                token = new_token(self.rng)
         elif not token:
             raise EmulatorError("an access token cannot be empty")
         if token in self.accounts:
@@ -292,13 +298,15 @@ class GatewayState:
         if account is None:
             raise UnknownIdError(f"no account with token {token}")
         if instance_id is None:
-            instance_id = new_instance_id()
+            instance_id = new_instance_id(self.rng)
             while instance_id in self.instances:
-                instance_id = new_instance_id()
+                instance_id = new_instance_id(self.rng)
         elif not instance_id or instance_id in self.instances:
             raise EmulatorError(f"instance id {instance_id!r} is empty or taken")
         phone = digits(phone) or DEFAULT_PHONE
-        instance = Instance(instance_id, token, phone, groups=_demo_groups(phone_jid(phone)))
+        instance = Instance(
+            instance_id, token, phone, groups=_demo_groups(phone_jid(phone), self.rng)
+        )
         self.instances[instance_id] = instance
         account.instance_ids.append(instance_id)
         if linked:
@@ -312,6 +320,10 @@ class GatewayState:
             raise UnknownIdError(f"no instance {instance_id}")
         self.refresh(instance)
         return instance
+
+    def all_instances(self) -> list[Instance]:
+        """Return every instance, brought up to date."""
+        return [self.instance(instance_id) for instance_id in list(self.instances)]
 
     def reusable_instance(self, token: str) -> Instance | None:
         """Return a never-linked instance of the account (create_instance hands it out again)."""
@@ -345,7 +357,7 @@ class GatewayState:
             self.link(instance.instance_id)
             return
         if now - instance.qr_generated_at >= self.qr_rotate_seconds:
-            instance.qr_payload = new_qr_payload()
+            instance.qr_payload = new_qr_payload(self.rng)
             instance.qr_generated_at = now
 
     def start_waiting(self, instance: Instance) -> str:
@@ -356,7 +368,7 @@ class GatewayState:
             now = self._clock()
             instance.state = InstanceState.WAITING
             instance.waiting_since = now
-            instance.qr_payload = new_qr_payload()
+            instance.qr_payload = new_qr_payload(self.rng)
             instance.qr_generated_at = now
         self.refresh(instance)
         if instance.qr_payload is None:  # refresh() auto-linked it
@@ -366,7 +378,7 @@ class GatewayState:
     def new_pair_code(self, instance: Instance, phone: str) -> str:
         """Start waiting and return a pairing code for the phone number."""
         self.start_waiting(instance)
-        instance.pair_code = new_pair_code()
+        instance.pair_code = new_pair_code(self.rng)
         instance.pair_phone = digits(phone)
         return instance.pair_code
 
@@ -400,7 +412,8 @@ class GatewayState:
     def unlink(self, instance_id: str) -> None:
         """Drop the session (the phone removed the device, or the API's logout).
 
-        A `stale_session` fault ends with it; other faults stay.
+        Calls then say "relogin required". A `stale_session` fault ends with it (the next QR
+        links afresh); other faults stay.
         """
         instance = self.instance(instance_id)
         if instance.state is not InstanceState.LINKED:
@@ -409,6 +422,15 @@ class GatewayState:
         # Logging out ends a dead session too: the next QR links afresh.
         if instance.fault is not None and instance.fault.fault.kind == "stale_session":
             instance.fault = None
+
+    def set_webhook(
+        self, instance_id: str, url: str, *, enabled: bool = True, allowed_events: str = ""
+    ) -> None:
+        """Configure the instance's webhook directly, without the API's checks."""
+        instance = self.instance(instance_id)
+        instance.webhook_url = url
+        instance.webhook_enabled = enabled
+        instance.allowed_events = allowed_events
 
     # -- faults and phone numbers -----------------------------------------------------------
 

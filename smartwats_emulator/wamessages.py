@@ -15,7 +15,7 @@ import secrets
 import time
 from typing import Any
 
-from .ids import new_lid, new_message_id, random_b64
+from .ids import Rng, new_lid, new_message_id, random_b64
 from .jsontypes import JsonDict
 from .outbound import vcard
 from .state import digits, phone_jid
@@ -101,6 +101,7 @@ class _Context:
     chat: str
     own_jid: str
     timestamp: int
+    rng: Rng
 
 
 def _media(fields: _Fields, default_mimetype: str) -> JsonDict:
@@ -204,7 +205,7 @@ def _reaction(fields: _Fields, ctx: _Context) -> JsonDict:
     target: JsonDict = {
         "remoteJid": ctx.chat,
         "fromMe": from_me,
-        "id": fields.text("target_id") or new_message_id(),
+        "id": fields.text("target_id") or new_message_id(rng=ctx.rng),
     }
     if ctx.chat.endswith("@g.us") and from_me:
         target["participant"] = ctx.own_jid
@@ -311,7 +312,7 @@ def format_timestamp(seconds: int, style: str) -> Any:  # noqa: ANN401 - the poi
     raise ValueError(f"unknown timestamp_style {style!r}; known: {', '.join(TIMESTAMP_STYLES)}")
 
 
-def _key(reader: _Fields, default_group: str | None) -> JsonDict:
+def _key(reader: _Fields, default_group: str | None, rng: Rng) -> JsonDict:
     """Return the message key: chat, sender in groups, and phone JIDs when addressed by LID."""
     sender_phone = phone_jid(reader.text("from_number", DEFAULT_FROM))
     if sender_phone == "@s.whatsapp.net":
@@ -320,7 +321,7 @@ def _key(reader: _Fields, default_group: str | None) -> JsonDict:
     lid_jid = None
     if lid_option not in (None, False, ""):
         lid_jid = (
-            new_lid() if lid_option is True else digits(str(lid_option)) or new_lid()
+            new_lid(rng) if lid_option is True else digits(str(lid_option)) or new_lid(rng)
         ) + "@lid"
     group_option = reader.get("group")
     group_jid = None
@@ -334,7 +335,7 @@ def _key(reader: _Fields, default_group: str | None) -> JsonDict:
 
     sender = lid_jid or sender_phone
     key: JsonDict = {"remoteJid": group_jid or sender, "fromMe": False}
-    key["id"] = reader.text("message_id") or new_message_id(from_api=False)
+    key["id"] = reader.text("message_id") or new_message_id(from_api=False, rng=rng)
     if group_jid:
         key["participant"] = sender
         if lid_jid:
@@ -345,21 +346,27 @@ def _key(reader: _Fields, default_group: str | None) -> JsonDict:
 
 
 def build_inbound(
-    kind: str, fields: Mapping[str, object], *, own_jid: str, default_group: str | None
+    kind: str,
+    fields: Mapping[str, object],
+    *,
+    own_jid: str,
+    default_group: str | None,
+    rng: Rng = None,
 ) -> JsonDict:
     """Build the WAMessage of a message the linked phone receives.
 
     Options besides the kind's fields: `from_number`, `push_name`, `group` (a group JID, or True for
     the instance's first group), `lid` (True or a LID number: the chat is addressed by LID),
-    `wrap` ("ephemeral" or "view_once"), `timestamp_style`, `timestamp`, `message_id`.
+    `wrap` ("ephemeral" or "view_once"), `timestamp_style`, `timestamp`, `message_id`. `rng`
+    makes the ids it invents reproducible (see ids.py).
     """
     kind = canonical_kind(kind)
     reader = _Fields(fields)
-    key = _key(reader, default_group)
+    key = _key(reader, default_group, rng)
     timestamp = reader.integer("timestamp", int(time.time()))
     style = reader.text("timestamp_style", "number")
     formatted = format_timestamp(timestamp, style)
-    ctx = _Context(chat=key["remoteJid"], own_jid=own_jid, timestamp=timestamp)
+    ctx = _Context(chat=key["remoteJid"], own_jid=own_jid, timestamp=timestamp, rng=rng)
     content = _BUILDERS[kind](reader, ctx)
     wrap = reader.text("wrap")
     if wrap == "ephemeral":

@@ -9,6 +9,7 @@ match, as the gateway's `includes`), or when that string is empty.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 import ipaddress
 from typing import NamedTuple
 from urllib.parse import urlsplit
@@ -16,7 +17,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from .jsontypes import JsonDict
-from .state import Instance
+from .state import LOG_LIMIT, Instance
 
 _TIMEOUT = aiohttp.ClientTimeout(total=10)
 
@@ -70,7 +71,8 @@ class WebhookDispatcher:
 
     def __init__(self) -> None:
         """Create a dispatcher; `start` opens its HTTP session."""
-        self.deliveries: list[WebhookDelivery] = []
+        # The newest LOG_LIMIT attempts, oldest first.
+        self.deliveries: deque[WebhookDelivery] = deque(maxlen=LOG_LIMIT)
         self._session: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 

@@ -4,16 +4,28 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator
 from functools import partial
+from typing import Any
 from unittest.mock import AsyncMock, patch
 
+from homeassistant.components.demo.camera import DemoCamera
 from homeassistant.const import CONF_ACCESS_TOKEN, CONF_WEBHOOK_ID, Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import DOMAIN as HOMEASSISTANT_DOMAIN, HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.setup import async_setup_component
+from homeassistant.util import slugify
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    MockModule,
+    MockPlatform,
+    mock_integration,
+    mock_platform,
+)
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.smartwats import PLATFORMS
+from custom_components.smartwats import PLATFORMS, config_flow
 from custom_components.smartwats.api import SmartwatsClient
 from custom_components.smartwats.const import (
     CONF_ALLOWED_EVENTS,
@@ -64,13 +76,13 @@ async def emulator(socket_enabled: None) -> AsyncGenerator[Emulator]:
 @pytest.fixture
 def access_token(emulator: Emulator) -> str:
     """An access token the emulator knows."""
-    return emulator.add_account()
+    return emulator.state.add_account()
 
 
 @pytest.fixture
 def instance_id(emulator: Emulator, access_token: str) -> str:
     """An instance of that account, linked to LINKED_PHONE."""
-    return emulator.add_instance(access_token, linked=True, phone=LINKED_PHONE)
+    return emulator.state.add_instance(access_token, linked=True, phone=LINKED_PHONE)
 
 
 @pytest.fixture
@@ -81,7 +93,7 @@ def mock_config_entry(emulator: Emulator, access_token: str, instance_id: str) -
         title=LINKED_PHONE,
         unique_id=instance_id,
         version=1,
-        minor_version=2,
+        minor_version=3,
         data={
             CONF_ACCESS_TOKEN: access_token,
             CONF_INSTANCE_ID: instance_id,
@@ -119,6 +131,12 @@ def mock_setup_entry() -> Generator[AsyncMock]:
 
 
 @pytest.fixture
+def fast_polling(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ask the link state every 10 ms while a pair code is shown (flow tests)."""
+    monkeypatch.setattr(config_flow, "PAIR_CODE_POLL_INTERVAL", 0.01)
+
+
+@pytest.fixture
 def no_retry_delay() -> Generator[None]:
     """Clients of the integration retry temporary failures at once (not after 1, 2, 4 s)."""
     with patch(
@@ -152,7 +170,7 @@ SNAPSHOT_INSTANCE_ID = "68DBB04FECCBA"
 @pytest.fixture
 def fixed_instance_id(emulator: Emulator, access_token: str) -> str:
     """The linked instance with a fixed id (for snapshots; override `instance_id` with it)."""
-    return emulator.add_instance(
+    return emulator.state.add_instance(
         access_token, linked=True, phone=LINKED_PHONE, instance_id=SNAPSHOT_INSTANCE_ID
     )
 
@@ -171,7 +189,7 @@ RECIPIENT_MUM = "966501234567"
 @pytest.fixture
 def group_id(emulator: Emulator, instance_id: str) -> str:
     """The id of a group the emulator's linked phone is in ("Family")."""
-    return emulator.instance(instance_id).groups[0].id
+    return emulator.state.instance(instance_id).groups[0].id
 
 
 @pytest.fixture
@@ -189,7 +207,7 @@ def recipients_entry(mock_config_entry: MockConfigEntry, group_id: str) -> MockC
         title=mock_config_entry.title,
         unique_id=mock_config_entry.unique_id,
         version=1,
-        minor_version=2,
+        minor_version=3,
         data=dict(mock_config_entry.data),
         options=dict(mock_config_entry.options),
         subentries_data=[
@@ -216,3 +234,36 @@ def internal_url(hass: HomeAssistant) -> str:
     """Home Assistant's internal URL: the emulator (on 127.0.0.1) fetches media there."""
     hass.config.internal_url = "http://127.0.0.1:8123"
     return hass.config.internal_url
+
+
+@pytest.fixture
+def camera_spec() -> tuple[str, str]:
+    """The name and content type of the `camera` fixture's camera (override to match examples)."""
+    return ("Front door", "image/jpg")
+
+
+@pytest.fixture
+async def camera(hass: HomeAssistant, camera_spec: tuple[str, str]) -> str:
+    """A camera entity (the demo's fake camera, on a test platform): its entity id."""
+    name, content_type = camera_spec
+
+    async def setup_platform(
+        hass: HomeAssistant, config: Any, add_entities: AddEntitiesCallback, info: Any = None
+    ) -> None:
+        add_entities([DemoCamera(name, content_type)])
+
+    mock_integration(hass, MockModule("test"))
+    mock_platform(hass, "test.camera", MockPlatform(async_setup_platform=setup_platform))
+    assert await async_setup_component(hass, "camera", {"camera": {"platform": "test"}})
+    await hass.async_block_till_done()
+    return f"camera.{slugify(name)}"
+
+
+def reauth_issue(hass: HomeAssistant, entry: MockConfigEntry) -> ir.IssueEntry | None:
+    """The one repair of a session that is not linked any more: Home Assistant's reauth issue.
+
+    Its flow is the entry's re-authentication flow, which leads to the relink steps.
+    """
+    return ir.async_get(hass).async_get_issue(
+        HOMEASSISTANT_DOMAIN, f"config_entry_reauth_{DOMAIN}_{entry.entry_id}"
+    )

@@ -48,12 +48,12 @@ async def test_follows_the_link_state(
     coordinator = init_integration_platforms.runtime_data.coordinator
     assert hass.states.get(ENTITY_ID).state == STATE_ON
 
-    emulator.logout_from_phone(instance_id)
+    emulator.state.unlink(instance_id)
     coordinator.async_set_logged_out()
     await hass.async_block_till_done()
     assert hass.states.get(ENTITY_ID).state == STATE_OFF
 
-    emulator.link(instance_id)
+    emulator.state.link(instance_id)
     coordinator.async_set_linked()
     await hass.async_block_till_done()
     assert hass.states.get(ENTITY_ID).state == STATE_ON

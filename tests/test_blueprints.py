@@ -13,19 +13,13 @@ from typing import Any
 
 from homeassistant.components.automation.config import AUTOMATION_BLUEPRINT_SCHEMA
 from homeassistant.components.blueprint import BLUEPRINT_SCHEMA, Blueprint, BlueprintInputs
-from homeassistant.components.demo.camera import DemoCamera
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.setup import async_setup_component
 from homeassistant.util import yaml as yaml_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
-    MockModule,
-    MockPlatform,
     async_capture_events,
-    mock_integration,
-    mock_platform,
 )
 
 from custom_components.smartwats.const import CONF_SEND_INTERVAL, DOMAIN, EVENT_MESSAGE_RECEIVED
@@ -139,8 +133,8 @@ async def _sent(
     hass: HomeAssistant, emulator: Emulator, instance_id: str, count: int
 ) -> list[SentMessage]:
     """Wait until the emulator has received `count` messages (the send queue runs apart)."""
-    await _until(lambda: len(emulator.sent(instance_id)) >= count)
-    return emulator.sent(instance_id)
+    await _until(lambda: len(emulator.state.instance(instance_id).sent) >= count)
+    return list(emulator.state.instance(instance_id).sent)
 
 
 async def test_reply_buttons(
@@ -230,22 +224,6 @@ async def test_reply_buttons_timeout(
     hass.bus.async_fire(EVENT_MESSAGE_RECEIVED, {"button_id": yes, "type": "button_reply"})
     await hass.async_block_till_done()
     assert [event.data["answer"] for event in answers] == ["timeout"]
-
-
-@pytest.fixture
-async def camera(hass: HomeAssistant) -> str:
-    """A camera entity (the demo's fake camera, on a test platform)."""
-
-    async def setup_platform(
-        hass: HomeAssistant, config: Any, add_entities: AddEntitiesCallback, info: Any = None
-    ) -> None:
-        add_entities([DemoCamera("Front door", "image/jpg")])
-
-    mock_integration(hass, MockModule("test"))
-    mock_platform(hass, "test.camera", MockPlatform(async_setup_platform=setup_platform))
-    assert await async_setup_component(hass, "camera", {"camera": {"platform": "test"}})
-    await hass.async_block_till_done()
-    return "camera.front_door"
 
 
 async def test_camera_snapshot(

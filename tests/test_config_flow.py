@@ -10,15 +10,12 @@ from typing import Any
 from unittest.mock import AsyncMock
 
 from aiohttp import web
-from homeassistant.config_entries import SOURCE_USER
+from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.const import CONF_ACCESS_TOKEN, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResult, FlowResultType
+from homeassistant.data_entry_flow import FlowResultType
 import pytest
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    get_schema_suggested_value,
-)
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.smartwats import config_flow
 from custom_components.smartwats.api import DEFAULT_BASE_URL, SmartwatsClient
@@ -38,18 +35,22 @@ from smartwats_emulator import Emulator, Fault
 from smartwats_emulator.qr import qr_data_uri as render_qr
 
 from .conftest import LINKED_PHONE
+from .flow_helpers import (
+    PHONE,
+    choose,
+    configure,
+    connection,
+    qr_markdown,
+    start_linking,
+    start_reconfigure,
+    start_user_flow,
+    suggested,
+)
 
 pytestmark = pytest.mark.usefixtures("mock_setup_entry", "no_retry_delay")
 
 UNKNOWN_TOKEN = "0123456789abc"  # noqa: S105 - a token the emulator does not know
 UNKNOWN_INSTANCE = "0000000000000"
-PHONE = "966501234567"
-
-
-@pytest.fixture
-def fast_polling(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Ask the link state every 10 ms while a pair code is shown."""
-    monkeypatch.setattr(config_flow, "PAIR_CODE_POLL_INTERVAL", 0.01)
 
 
 @pytest.fixture
@@ -72,64 +73,18 @@ async def odd_gateway(emulator: Emulator) -> AsyncGenerator[str]:
         await runner.cleanup()
 
 
-def connection(token: str, instance_id: str | None, base_url: str | Emulator) -> dict[str, Any]:
-    """The connection form's input; no instance id means "create one"."""
-    if isinstance(base_url, Emulator):
-        base_url = base_url.api_url
-    data: dict[str, Any] = {CONF_ACCESS_TOKEN: token, SECTION_ADVANCED: {CONF_BASE_URL: base_url}}
-    if instance_id is not None:
-        data[CONF_INSTANCE_ID] = instance_id
-    return data
-
-
-def suggested(result: FlowResult, key: str) -> Any:
-    """The value a form field comes back with (``advanced.base_url`` for the section's)."""
-    schema = result["data_schema"].schema
-    if "." in key:
-        section_key, key = key.split(".")
-        schema = schema[section_key].schema.schema
-    return get_schema_suggested_value(schema, key)
-
-
-async def start_user_flow(hass: HomeAssistant) -> FlowResult:
-    """Open the integration's set-up dialog."""
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "user"
-    assert result["errors"] == {}
-    return result
-
-
-async def configure(
-    hass: HomeAssistant, result: FlowResult, user_input: dict[str, Any] | None = None
-) -> FlowResult:
-    """Submit a step of the flow."""
-    return await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
-
-
-async def choose(hass: HomeAssistant, result: FlowResult, option: str) -> FlowResult:
-    """Pick a menu option."""
-    assert result["type"] is FlowResultType.MENU
-    return await configure(hass, result, {"next_step_id": option})
-
-
-def qr_markdown(emulator: Emulator, instance_id: str) -> str:
-    """The QR code the gateway shows now, as the step description embeds it."""
-    return f"![QR code]({emulator.qr_data_uri(instance_id)})"
-
-
 def rotate_token(emulator: Emulator, instance_id: str) -> str:
     """Give the instance a new access token, as regenerating it on the profile does."""
-    instance = emulator.instance(instance_id)
-    emulator.revoke_token(instance.token)
-    token = emulator.add_account()
+    instance = emulator.state.instance(instance_id)
+    emulator.state.revoke_token(instance.token)
+    token = emulator.state.add_account()
     instance.token = token
     emulator.state.accounts[token].instance_ids.append(instance_id)
     return token
 
 
 def assert_new_entry(
-    result: FlowResult, emulator: Emulator, token: str, instance_id: str, phone: str | None
+    result: ConfigFlowResult, emulator: Emulator, token: str, instance_id: str, phone: str | None
 ) -> None:
     """The flow created the entry of the instance with the default options."""
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -197,8 +152,8 @@ async def test_new_instance_is_created_and_linked_by_qr(
     assert result["step_id"] == "link"
     assert result["menu_options"] == ["qr", "pair_code"]
     new_id = result["description_placeholders"]["instance_id"]
-    assert [i.instance_id for i in emulator.instances()] == [new_id]
-    assert emulator.instance(new_id).token == access_token
+    assert [i.instance_id for i in emulator.state.all_instances()] == [new_id]
+    assert emulator.state.instance(new_id).token == access_token
 
     result = await choose(hass, result, "qr")
     assert result["type"] is FlowResultType.FORM
@@ -211,14 +166,14 @@ async def test_new_instance_is_created_and_linked_by_qr(
 
     # Submitted before scanning: a fresh code and an explanation.
     shown = result["description_placeholders"]["qr_code"]
-    emulator.instance(new_id).qr_generated_at -= 60  # the code shown has rotated meanwhile
+    emulator.state.instance(new_id).qr_generated_at -= 60  # the code shown has rotated meanwhile
     result = await configure(hass, result, {})
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "not_linked"}
     assert result["description_placeholders"] == {"qr_code": qr_markdown(emulator, new_id)}
     assert result["description_placeholders"]["qr_code"] != shown
 
-    emulator.link(new_id)
+    emulator.state.link(new_id)
     result = await configure(hass, result, {})
     assert_new_entry(result, emulator, access_token, new_id, None)
 
@@ -316,18 +271,18 @@ async def test_revoked_token_and_invalidated_instance(
     hass: HomeAssistant, emulator: Emulator, access_token: str, instance_id: str
 ) -> None:
     """A revoked token and an invalidated instance are told apart."""
-    other_token = emulator.add_account()
-    other_instance = emulator.add_instance(other_token, linked=True)
-    emulator.revoke_token(other_token)
+    other_token = emulator.state.add_account()
+    other_instance = emulator.state.add_instance(other_token, linked=True)
+    emulator.state.revoke_token(other_token)
     result = await start_user_flow(hass)
     result = await configure(hass, result, connection(other_token, other_instance, emulator))
     assert result["errors"] == {"base": "invalid_auth"}
 
-    emulator.invalidate_instance(instance_id)
+    emulator.state.invalidate_instance(instance_id)
     result = await configure(hass, result, connection(access_token, instance_id, emulator))
     assert result["errors"] == {"base": "invalid_instance"}
 
-    fresh = emulator.add_instance(access_token, linked=True)
+    fresh = emulator.state.add_instance(access_token, linked=True)
     result = await configure(hass, result, connection(access_token, fresh, emulator))
     assert_new_entry(result, emulator, access_token, fresh, None)
 
@@ -336,12 +291,12 @@ async def test_gateway_failure_and_recovery(
     hass: HomeAssistant, emulator: Emulator, access_token: str, instance_id: str
 ) -> None:
     """A gateway outage (after the retries) is "cannot connect"; once over, the flow goes on."""
-    emulator.set_fault(instance_id, Fault("outage"))
+    emulator.state.set_fault(instance_id, Fault("outage"))
     result = await start_user_flow(hass)
     result = await configure(hass, result, connection(access_token, instance_id, emulator))
     assert result["errors"] == {"base": "cannot_connect"}
 
-    emulator.set_fault(instance_id, None)
+    emulator.state.set_fault(instance_id, None)
     result = await configure(hass, result, connection(access_token, instance_id, emulator))
     assert_new_entry(result, emulator, access_token, instance_id, None)
 
@@ -372,18 +327,18 @@ async def test_created_instance_is_offered_again(
     hass: HomeAssistant, emulator: Emulator, access_token: str
 ) -> None:
     """When the check fails after an instance was created, the retry uses that instance."""
-    unlinked = emulator.add_instance(access_token)  # create_instance hands it out
-    emulator.set_fault(unlinked, Fault("outage"))
+    unlinked = emulator.state.add_instance(access_token)  # create_instance hands it out
+    emulator.state.set_fault(unlinked, Fault("outage"))
     result = await start_user_flow(hass)
     result = await configure(hass, result, connection(access_token, None, emulator))
     assert result["errors"] == {"base": "cannot_connect"}
     assert suggested(result, CONF_INSTANCE_ID) == unlinked
 
-    emulator.set_fault(unlinked, None)
+    emulator.state.set_fault(unlinked, None)
     result = await configure(hass, result, connection(access_token, unlinked, emulator))
     assert result["type"] is FlowResultType.MENU
     assert result["description_placeholders"] == {"instance_id": unlinked}
-    assert len(emulator.instances()) == 1
+    assert len(emulator.state.all_instances()) == 1
     hass.config_entries.flow.async_abort(result["flow_id"])
 
 
@@ -393,7 +348,7 @@ async def test_cannot_create_instance(hass: HomeAssistant, emulator: Emulator) -
     result = await configure(hass, result, connection(UNKNOWN_TOKEN, None, emulator))
     assert result["errors"] == {"base": "invalid_auth"}
     assert suggested(result, CONF_INSTANCE_ID) == ""
-    assert emulator.instances() == []
+    assert emulator.state.all_instances() == []
     hass.config_entries.flow.async_abort(result["flow_id"])
 
 
@@ -436,7 +391,7 @@ async def test_created_instance_id_is_normalised(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """An instance id the gateway hands out in lower case is stored upper-case too."""
-    unlinked = emulator.add_instance(access_token)  # create_instance hands it out
+    unlinked = emulator.state.add_instance(access_token)  # create_instance hands it out
     create = SmartwatsClient.create_instance
 
     async def lower_case(client: SmartwatsClient) -> str:
@@ -448,7 +403,7 @@ async def test_created_instance_id_is_normalised(
     assert result["type"] is FlowResultType.MENU
     assert result["description_placeholders"] == {"instance_id": unlinked}
 
-    emulator.link(unlinked)
+    emulator.state.link(unlinked)
     result = await choose(hass, result, "qr")
     assert_new_entry(result, emulator, access_token, unlinked, None)
 
@@ -456,23 +411,12 @@ async def test_created_instance_id_is_normalised(
 # -- linking by QR code ------------------------------------------------------------------------
 
 
-async def start_linking(
-    hass: HomeAssistant, emulator: Emulator, token: str, instance_id: str
-) -> FlowResult:
-    """Walk the user step to the link menu of an unlinked instance."""
-    result = await start_user_flow(hass)
-    result = await configure(hass, result, connection(token, instance_id, emulator))
-    assert result["type"] is FlowResultType.MENU
-    assert result["step_id"] == "link"
-    return result
-
-
 async def test_qr_not_ready_then_linked(
     hass: HomeAssistant, emulator: Emulator, access_token: str
 ) -> None:
     """While the gateway prepares the QR code the step asks to retry; then it shows it."""
-    unlinked = emulator.add_instance(access_token)
-    emulator.set_fault(unlinked, Fault("qr_not_ready"))
+    unlinked = emulator.state.add_instance(access_token)
+    emulator.state.set_fault(unlinked, Fault("qr_not_ready"))
     result = await start_linking(hass, emulator, access_token, unlinked)
 
     result = await choose(hass, result, "qr")
@@ -483,12 +427,12 @@ async def test_qr_not_ready_then_linked(
     result = await configure(hass, result, {})
     assert result["errors"] == {"base": "qr_not_ready"}
 
-    emulator.set_fault(unlinked, None)
+    emulator.state.set_fault(unlinked, None)
     result = await configure(hass, result, {})
     assert result["errors"] == {"base": "not_linked"}
     assert result["description_placeholders"] == {"qr_code": qr_markdown(emulator, unlinked)}
 
-    emulator.link(unlinked)
+    emulator.state.link(unlinked)
     result = await configure(hass, result, {})
     assert_new_entry(result, emulator, access_token, unlinked, None)
 
@@ -497,19 +441,19 @@ async def test_qr_step_gateway_failure(
     hass: HomeAssistant, emulator: Emulator, access_token: str
 ) -> None:
     """A failure while showing the QR code is reported on the step, which recovers."""
-    unlinked = emulator.add_instance(access_token)
+    unlinked = emulator.state.add_instance(access_token)
     result = await start_linking(hass, emulator, access_token, unlinked)
-    emulator.set_fault(unlinked, Fault("outage"))
+    emulator.state.set_fault(unlinked, Fault("outage"))
 
     result = await choose(hass, result, "qr")
     assert result["errors"] == {"base": "cannot_connect"}
     assert result["description_placeholders"] == {"qr_code": ""}
 
-    emulator.set_fault(unlinked, None)
+    emulator.state.set_fault(unlinked, None)
     result = await configure(hass, result, {})
     assert result["errors"] == {"base": "not_linked"}
 
-    emulator.link(unlinked)
+    emulator.state.link(unlinked)
     result = await configure(hass, result, {})
     assert_new_entry(result, emulator, access_token, unlinked, None)
 
@@ -518,9 +462,9 @@ async def test_linked_meanwhile_finishes_at_qr_step(
     hass: HomeAssistant, emulator: Emulator, access_token: str
 ) -> None:
     """Linked while the menu was open (the QR was scanned elsewhere): nothing left to do."""
-    unlinked = emulator.add_instance(access_token)
+    unlinked = emulator.state.add_instance(access_token)
     result = await start_linking(hass, emulator, access_token, unlinked)
-    emulator.link(unlinked)
+    emulator.state.link(unlinked)
     result = await choose(hass, result, "qr")
     assert_new_entry(result, emulator, access_token, unlinked, None)
 
@@ -532,7 +476,7 @@ async def test_hostile_qr_never_reaches_the_description(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A QR field carrying markdown after a real PNG is refused: none of it is shown."""
-    unlinked = emulator.add_instance(access_token)
+    unlinked = emulator.state.add_instance(access_token)
     result = await start_linking(hass, emulator, access_token, unlinked)
     with monkeypatch.context() as patch:
         patch.setattr(
@@ -554,7 +498,7 @@ async def test_qr_linking_with_the_phone_number(
     hass: HomeAssistant, emulator: Emulator, access_token: str
 ) -> None:
     """The number typed on the QR step is checked, kept while waiting, and names the entry."""
-    unlinked = emulator.add_instance(access_token)
+    unlinked = emulator.state.add_instance(access_token)
     result = await start_linking(hass, emulator, access_token, unlinked)
     result = await choose(hass, result, "qr")
     assert list(result["data_schema"].schema) == [CONF_PHONE]
@@ -574,7 +518,7 @@ async def test_qr_linking_with_the_phone_number(
     assert suggested(result, CONF_PHONE) == "+966 50-123 4567"
     assert result["description_placeholders"] == {"qr_code": qr_markdown(emulator, unlinked)}
 
-    emulator.link(unlinked)
+    emulator.state.link(unlinked)
     result = await configure(hass, result, {CONF_PHONE: "+966 50-123 4567"})
     assert_new_entry(result, emulator, access_token, unlinked, PHONE)
 
@@ -583,10 +527,10 @@ async def test_qr_linked_with_a_wrong_number(
     hass: HomeAssistant, emulator: Emulator, access_token: str
 ) -> None:
     """Scanned, but the number typed is wrong: it is asked again; left empty, none is stored."""
-    unlinked = emulator.add_instance(access_token)
+    unlinked = emulator.state.add_instance(access_token)
     result = await start_linking(hass, emulator, access_token, unlinked)
     result = await choose(hass, result, "qr")
-    emulator.link(unlinked)
+    emulator.state.link(unlinked)
 
     result = await configure(hass, result, {CONF_PHONE: "not a number"})
     assert result["type"] is FlowResultType.FORM
@@ -607,7 +551,7 @@ async def test_qr_step_offers_the_pair_code_number(
 ) -> None:
     """After an expired pair code, the QR step offers the number typed for it."""
     monkeypatch.setattr(config_flow, "PAIR_CODE_TIMEOUT", 0.05)
-    unlinked = emulator.add_instance(access_token)
+    unlinked = emulator.state.add_instance(access_token)
     result = await start_linking(hass, emulator, access_token, unlinked)
     result = await choose(hass, result, "pair_code")
     result = await configure(hass, result, {CONF_PHONE: PHONE})
@@ -617,7 +561,7 @@ async def test_qr_step_offers_the_pair_code_number(
 
     result = await choose(hass, result, "qr")
     assert suggested(result, CONF_PHONE) == PHONE
-    emulator.link(unlinked)
+    emulator.state.link(unlinked)
     result = await configure(hass, result, {CONF_PHONE: PHONE})
     assert_new_entry(result, emulator, access_token, unlinked, PHONE)
 
@@ -629,7 +573,7 @@ async def test_pair_code_links_and_names_the_entry(
     hass: HomeAssistant, emulator: Emulator, access_token: str, fast_polling: None
 ) -> None:
     """A number in any format gets a pair code; once entered on the phone the entry is made."""
-    unlinked = emulator.add_instance(access_token)
+    unlinked = emulator.state.add_instance(access_token)
     result = await start_linking(hass, emulator, access_token, unlinked)
 
     result = await choose(hass, result, "pair_code")
@@ -645,17 +589,17 @@ async def test_pair_code_links_and_names_the_entry(
     assert result["type"] is FlowResultType.SHOW_PROGRESS
     assert result["step_id"] == "pair_code_wait"
     assert result["progress_action"] == "wait_for_pair_code"
-    pair_code = emulator.instance(unlinked).pair_code
+    pair_code = emulator.state.instance(unlinked).pair_code
     assert pair_code is not None
     assert len(pair_code.replace("-", "")) == 8
     assert result["description_placeholders"] == {"pair_code": pair_code, "phone": f"+{PHONE}"}
-    assert emulator.instance(unlinked).pair_phone == PHONE
+    assert emulator.state.instance(unlinked).pair_phone == PHONE
 
     # One poll fails (the gateway is briefly down); the next one sees the phone linked.
-    emulator.set_fault(unlinked, Fault("outage", count=4))
-    emulator.link(unlinked)
+    emulator.state.set_fault(unlinked, Fault("outage", count=4))
+    emulator.state.link(unlinked)
     await hass.async_block_till_done()
-    assert emulator.instance(unlinked).fault is None
+    assert emulator.state.instance(unlinked).fault is None
 
     result = await configure(hass, result)
     assert_new_entry(result, emulator, access_token, unlinked, PHONE)
@@ -670,7 +614,7 @@ async def test_pair_code_expires(
 ) -> None:
     """A code not entered in time leads back to the choice, explained; a new code works."""
     monkeypatch.setattr(config_flow, "PAIR_CODE_TIMEOUT", 0.05)
-    unlinked = emulator.add_instance(access_token)
+    unlinked = emulator.state.add_instance(access_token)
     result = await start_linking(hass, emulator, access_token, unlinked)
     result = await choose(hass, result, "pair_code")
     result = await configure(hass, result, {CONF_PHONE: PHONE})
@@ -688,7 +632,7 @@ async def test_pair_code_expires(
     assert suggested(result, CONF_PHONE) == PHONE
     result = await configure(hass, result, {CONF_PHONE: PHONE})
     assert result["type"] is FlowResultType.SHOW_PROGRESS
-    emulator.link(unlinked)
+    emulator.state.link(unlinked)
     await hass.async_block_till_done()
     result = await configure(hass, result)
     assert_new_entry(result, emulator, access_token, unlinked, PHONE)
@@ -708,20 +652,20 @@ async def test_pair_code_errors_and_recovery(
     error: str,
 ) -> None:
     """No pair code yet, or the gateway down: the number stays, and a retry works."""
-    unlinked = emulator.add_instance(access_token)
+    unlinked = emulator.state.add_instance(access_token)
     result = await start_linking(hass, emulator, access_token, unlinked)
     result = await choose(hass, result, "pair_code")
-    emulator.set_fault(unlinked, Fault(fault))
+    emulator.state.set_fault(unlinked, Fault(fault))
 
     result = await configure(hass, result, {CONF_PHONE: PHONE})
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": error}
     assert suggested(result, CONF_PHONE) == PHONE
 
-    emulator.set_fault(unlinked, None)
+    emulator.state.set_fault(unlinked, None)
     result = await configure(hass, result, {CONF_PHONE: PHONE})
     assert result["type"] is FlowResultType.SHOW_PROGRESS
-    emulator.link(unlinked)
+    emulator.state.link(unlinked)
     await hass.async_block_till_done()
     result = await configure(hass, result)
     assert_new_entry(result, emulator, access_token, unlinked, PHONE)
@@ -731,10 +675,10 @@ async def test_linked_meanwhile_finishes_at_pair_code(
     hass: HomeAssistant, emulator: Emulator, access_token: str
 ) -> None:
     """Asking a pair code for an instance that got linked meanwhile just finishes."""
-    unlinked = emulator.add_instance(access_token)
+    unlinked = emulator.state.add_instance(access_token)
     result = await start_linking(hass, emulator, access_token, unlinked)
     result = await choose(hass, result, "pair_code")
-    emulator.link(unlinked)
+    emulator.state.link(unlinked)
     result = await configure(hass, result, {CONF_PHONE: PHONE})
     assert_new_entry(result, emulator, access_token, unlinked, None)
 
@@ -743,7 +687,7 @@ async def test_closing_the_dialog_stops_waiting(
     hass: HomeAssistant, emulator: Emulator, access_token: str, fast_polling: None
 ) -> None:
     """Closing the dialog while the code is shown stops the polling."""
-    unlinked = emulator.add_instance(access_token)
+    unlinked = emulator.state.add_instance(access_token)
     result = await start_linking(hass, emulator, access_token, unlinked)
     result = await choose(hass, result, "pair_code")
     result = await configure(hass, result, {CONF_PHONE: PHONE})
@@ -785,11 +729,11 @@ async def test_reauth_with_a_new_token(
     assert result["errors"] == {"base": "invalid_auth"}
     assert suggested(result, CONF_ACCESS_TOKEN) == access_token
 
-    emulator.set_fault(instance_id, Fault("outage"))
+    emulator.state.set_fault(instance_id, Fault("outage"))
     result = await configure(hass, result, {CONF_ACCESS_TOKEN: new_token})
     assert result["errors"] == {"base": "cannot_connect"}
 
-    emulator.set_fault(instance_id, None)
+    emulator.state.set_fault(instance_id, None)
     result = await configure(hass, result, {CONF_ACCESS_TOKEN: f" {new_token} "})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
@@ -812,16 +756,16 @@ async def test_reauth_new_token_of_a_logged_out_session(
     """A new token for a session the phone ended also leads to relinking."""
     mock_config_entry.add_to_hass(hass)
     new_token = rotate_token(emulator, instance_id)
-    emulator.logout_from_phone(instance_id)
+    emulator.state.unlink(instance_id)
 
     result = await mock_config_entry.start_reauth_flow(hass)
     result = await configure(hass, result, {CONF_ACCESS_TOKEN: new_token})
     assert result["type"] is FlowResultType.MENU
-    assert result["step_id"] == "link"
+    assert result["step_id"] == "relink"
 
     result = await choose(hass, result, "qr")
     assert result["description_placeholders"]["qr_code"] == qr_markdown(emulator, instance_id)
-    emulator.link(instance_id)
+    emulator.state.link(instance_id)
     result = await configure(hass, result, {})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
@@ -840,11 +784,11 @@ async def test_reauth_relinks_by_qr_after_logout(
     """A session the phone logged out is linked again from the same QR steps."""
     mock_config_entry.add_to_hass(hass)
     data_before = dict(mock_config_entry.data)
-    emulator.logout_from_phone(instance_id)
+    emulator.state.unlink(instance_id)
 
     result = await mock_config_entry.start_reauth_flow(hass)
     assert result["type"] is FlowResultType.MENU
-    assert result["step_id"] == "link"
+    assert result["step_id"] == "relink"
     assert result["menu_options"] == ["qr", "pair_code"]
 
     result = await choose(hass, result, "qr")
@@ -852,7 +796,7 @@ async def test_reauth_relinks_by_qr_after_logout(
     result = await configure(hass, result, {})
     assert result["errors"] == {"base": "not_linked"}
 
-    emulator.link(instance_id)
+    emulator.state.link(instance_id)
     result = await configure(hass, result, {})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
@@ -871,7 +815,7 @@ async def test_reauth_relinks_by_pair_code_with_the_default_country_code(
 ) -> None:
     """Relinking by pair code takes national numbers (the entry's country code) and keeps it."""
     mock_config_entry.add_to_hass(hass)
-    emulator.logout_from_phone(instance_id)
+    emulator.state.unlink(instance_id)
 
     result = await mock_config_entry.start_reauth_flow(hass)
     result = await choose(hass, result, "pair_code")
@@ -879,7 +823,7 @@ async def test_reauth_relinks_by_pair_code_with_the_default_country_code(
     assert result["type"] is FlowResultType.SHOW_PROGRESS
     assert result["description_placeholders"]["phone"] == f"+{PHONE}"
 
-    emulator.link(instance_id)
+    emulator.state.link(instance_id)
     await hass.async_block_till_done()
     result = await configure(hass, result)
     assert result["type"] is FlowResultType.ABORT
@@ -895,11 +839,11 @@ async def test_reauth_relinks_by_qr_with_the_phone_number(
 ) -> None:
     """Relinking by QR takes the number in national form (the entry's country code)."""
     mock_config_entry.add_to_hass(hass)
-    emulator.logout_from_phone(instance_id)
+    emulator.state.unlink(instance_id)
 
     result = await mock_config_entry.start_reauth_flow(hass)
     result = await choose(hass, result, "qr")
-    emulator.link(instance_id)
+    emulator.state.link(instance_id)
     result = await configure(hass, result, {CONF_PHONE: "050 123 4567"})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
@@ -957,16 +901,6 @@ async def test_reauth_when_all_is_well_again(
 # -- reconfiguration ---------------------------------------------------------------------------
 
 
-async def start_reconfigure(hass: HomeAssistant, entry: MockConfigEntry) -> FlowResult:
-    """Open the entry's reconfigure dialog."""
-    result = await entry.start_reconfigure_flow(hass)
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "reconfigure"
-    assert result["errors"] == {}
-    assert result["description_placeholders"] == {"profile_url": config_flow.PROFILE_URL}
-    return result
-
-
 async def test_reconfigure_token_and_base_url(
     hass: HomeAssistant,
     *,
@@ -1019,7 +953,7 @@ async def test_reconfigure_keeps_the_instance_when_emptied(
     assert result["reason"] == "reconfigure_successful"
     assert mock_config_entry.data[CONF_ACCESS_TOKEN] == new_token
     assert mock_config_entry.data[CONF_INSTANCE_ID] == instance_id
-    assert len(emulator.instances()) == 1
+    assert len(emulator.state.all_instances()) == 1
 
 
 async def test_reconfigure_refuses_another_instance(
@@ -1031,7 +965,7 @@ async def test_reconfigure_refuses_another_instance(
     """Another instance is another entry."""
     mock_config_entry.add_to_hass(hass)
     data_before = dict(mock_config_entry.data)
-    other = emulator.add_instance(access_token, linked=True)
+    other = emulator.state.add_instance(access_token, linked=True)
     result = await start_reconfigure(hass, mock_config_entry)
     result = await configure(hass, result, connection(access_token, other, emulator))
     assert result["type"] is FlowResultType.ABORT

@@ -6,10 +6,10 @@ from types import MappingProxyType
 from typing import Any
 from unittest.mock import AsyncMock
 
-from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, ConfigSubentry
+from homeassistant.config_entries import ConfigSubentry, SubentryFlowResult
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResult, FlowResultType
+from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -36,6 +36,13 @@ from custom_components.smartwats.const import (
 from smartwats_emulator import Emulator, Fault
 
 from .conftest import LINKED_PHONE
+from .flow_helpers import (
+    configure_options,
+    start_options,
+    start_recipient,
+    start_recipient_reconfigure,
+    submit_recipient,
+)
 
 pytestmark = pytest.mark.usefixtures("mock_setup_entry", "no_retry_delay")
 
@@ -60,7 +67,7 @@ async def test_options(
     hass: HomeAssistant, entry: MockConfigEntry, mock_setup_entry: AsyncMock
 ) -> None:
     """The options are shown with their values, checked, stored and the entry reloaded."""
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await start_options(hass, entry)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "init"
     schema = result["data_schema"].schema
@@ -72,8 +79,9 @@ async def test_options(
     assert events["options"] == list(GATEWAY_EVENTS)
     assert events["multiple"] is True
 
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"],
+    result = await configure_options(
+        hass,
+        result,
         {
             CONF_ALLOWED_EVENTS: ["messages.upsert", "groups.update"],
             CONF_DEFAULT_COUNTRY_CODE: " +44 ",
@@ -109,14 +117,14 @@ async def test_options_errors_and_recovery(
     hass: HomeAssistant, entry: MockConfigEntry, change: dict[str, Any], errors: dict[str, str]
 ) -> None:
     """Wrong options come back as typed with an error; corrected, they are stored."""
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await start_options(hass, entry)
     typed = {
         CONF_ALLOWED_EVENTS: ["received_message"],
         CONF_DEFAULT_COUNTRY_CODE: "1",
         CONF_SEND_INTERVAL: 0,
         CONF_INCLUDE_OWN_MESSAGES: False,
     } | change
-    result = await hass.config_entries.options.async_configure(result["flow_id"], typed)
+    result = await configure_options(hass, result, typed)
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == errors
     for key, value in typed.items():
@@ -128,7 +136,7 @@ async def test_options_errors_and_recovery(
         CONF_SEND_INTERVAL: 0,
         CONF_INCLUDE_OWN_MESSAGES: False,
     }
-    result = await hass.config_entries.options.async_configure(result["flow_id"], typed)
+    result = await configure_options(hass, result, typed)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options == typed
 
@@ -136,23 +144,7 @@ async def test_options_errors_and_recovery(
 # -- recipients --------------------------------------------------------------------------------
 
 
-async def start_recipient(hass: HomeAssistant, entry: MockConfigEntry) -> FlowResult:
-    """Open the "Add recipient" dialog."""
-    result = await hass.config_entries.subentries.async_init(
-        (entry.entry_id, SUBENTRY_RECIPIENT), context={"source": SOURCE_USER}
-    )
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "user"
-    assert result["errors"] == {}
-    return result
-
-
-async def submit(hass: HomeAssistant, result: FlowResult, user_input: dict[str, Any]) -> FlowResult:
-    """Submit a recipient form."""
-    return await hass.config_entries.subentries.async_configure(result["flow_id"], user_input)
-
-
-def group_options(result: FlowResult) -> dict[str, str]:
+def group_options(result: SubentryFlowResult) -> dict[str, str]:
     """The groups the form's dropdown offers (name by id), empty without a dropdown."""
     schema = result["data_schema"].schema
     if CONF_GROUP not in schema:
@@ -183,7 +175,7 @@ async def test_number_is_normalised_and_checked(
     result = await start_recipient(hass, entry)
     assert set(group_options(result).values()) == {"Family", "Home automation", "Neighbours"}
 
-    result = await submit(hass, result, {CONF_NAME: " Mum ", CONF_TARGET: "050-123 4567"})
+    result = await submit_recipient(hass, result, {CONF_NAME: " Mum ", CONF_TARGET: "050-123 4567"})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert recipients(entry) == [("Mum", NUMBER, {CONF_NAME: "Mum", CONF_TARGET: NUMBER})]
     checks = [r for r in emulator.requests if r.endpoint == "check_phone"]
@@ -198,7 +190,7 @@ async def test_group_is_picked_from_the_dropdown(
     family = next(gid for gid, name in group_options(result).items() if name == "Family")
     assert family.endswith("@g.us")
 
-    result = await submit(hass, result, {CONF_NAME: "Family", CONF_GROUP: family})
+    result = await submit_recipient(hass, result, {CONF_NAME: "Family", CONF_GROUP: family})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert recipients(entry) == [("Family", family, {CONF_NAME: "Family", CONF_TARGET: family})]
 
@@ -223,14 +215,14 @@ async def test_recipient_errors_and_recovery(
 ) -> None:
     """Wrong targets come back as typed with an error; corrected, the recipient is added."""
     result = await start_recipient(hass, entry)
-    result = await submit(hass, result, {CONF_NAME: "Someone", CONF_TARGET: typed})
+    result = await submit_recipient(hass, result, {CONF_NAME: "Someone", CONF_TARGET: typed})
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == errors
     schema = result["data_schema"].schema
     assert get_schema_suggested_value(schema, CONF_NAME) == "Someone"
     assert get_schema_suggested_value(schema, CONF_TARGET) == typed
 
-    result = await submit(hass, result, {CONF_NAME: "Someone", CONF_TARGET: f"+{NUMBER}"})
+    result = await submit_recipient(hass, result, {CONF_NAME: "Someone", CONF_TARGET: f"+{NUMBER}"})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert recipients(entry)[0][1] == NUMBER
 
@@ -241,10 +233,12 @@ async def test_number_and_group_together(
     """A number and a group at once is one too many."""
     result = await start_recipient(hass, entry)
     group = next(iter(group_options(result)))
-    result = await submit(hass, result, {CONF_NAME: "Both", CONF_TARGET: NUMBER, CONF_GROUP: group})
+    result = await submit_recipient(
+        hass, result, {CONF_NAME: "Both", CONF_TARGET: NUMBER, CONF_GROUP: group}
+    )
     assert result["errors"] == {"base": "target_or_group"}
 
-    result = await submit(hass, result, {CONF_NAME: "Group", CONF_GROUP: group})
+    result = await submit_recipient(hass, result, {CONF_NAME: "Group", CONF_GROUP: group})
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
@@ -253,12 +247,12 @@ async def test_check_fails_then_works(
 ) -> None:
     """A gateway failure while checking the number is reported; the retry works."""
     result = await start_recipient(hass, entry)
-    emulator.set_fault(instance_id, Fault("outage"))
-    result = await submit(hass, result, {CONF_NAME: "Mum", CONF_TARGET: NUMBER})
+    emulator.state.set_fault(instance_id, Fault("outage"))
+    result = await submit_recipient(hass, result, {CONF_NAME: "Mum", CONF_TARGET: NUMBER})
     assert result["errors"] == {"base": "cannot_connect"}
 
-    emulator.set_fault(instance_id, None)
-    result = await submit(hass, result, {CONF_NAME: "Mum", CONF_TARGET: NUMBER})
+    emulator.state.set_fault(instance_id, None)
+    result = await submit_recipient(hass, result, {CONF_NAME: "Mum", CONF_TARGET: NUMBER})
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
@@ -266,18 +260,20 @@ async def test_groups_unavailable(
     hass: HomeAssistant, emulator: Emulator, instance_id: str, entry: MockConfigEntry
 ) -> None:
     """Without the groups there is no dropdown; typed ids (groups, LIDs) still work unchecked."""
-    emulator.set_fault(instance_id, Fault("outage", count=4))  # the first call and its retries
+    emulator.state.set_fault(
+        instance_id, Fault("outage", count=4)
+    )  # the first call and its retries
     result = await start_recipient(hass, entry)
     assert group_options(result) == {}
-    assert emulator.instance(instance_id).fault is None
+    assert emulator.state.instance(instance_id).fault is None
 
-    emulator.set_fault(instance_id, Fault("outage"))  # nothing below reaches the gateway
+    emulator.state.set_fault(instance_id, Fault("outage"))  # nothing below reaches the gateway
     group_id = "120363012345678901@g.us"
-    result = await submit(hass, result, {CONF_NAME: "Club", CONF_TARGET: f" {group_id} "})
+    result = await submit_recipient(hass, result, {CONF_NAME: "Club", CONF_TARGET: f" {group_id} "})
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
     result = await start_recipient(hass, entry)
-    result = await submit(hass, result, {CONF_NAME: "Private", CONF_TARGET: LID})
+    result = await submit_recipient(hass, result, {CONF_NAME: "Private", CONF_TARGET: LID})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert [r[1] for r in recipients(entry)] == [group_id, LID]
 
@@ -287,10 +283,10 @@ async def test_recipient_configured_already(
 ) -> None:
     """The same number (whatever its format) is one recipient."""
     result = await start_recipient(hass, entry)
-    await submit(hass, result, {CONF_NAME: "Mum", CONF_TARGET: NUMBER})
+    await submit_recipient(hass, result, {CONF_NAME: "Mum", CONF_TARGET: NUMBER})
 
     result = await start_recipient(hass, entry)
-    result = await submit(hass, result, {CONF_NAME: "Mother", CONF_TARGET: "0501234567"})
+    result = await submit_recipient(hass, result, {CONF_NAME: "Mother", CONF_TARGET: "0501234567"})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
     assert len(recipients(entry)) == 1
@@ -306,10 +302,10 @@ async def test_entry_without_phone_or_country_code(
         options={k: v for k, v in mock_config_entry.options.items() if k != "default_country_code"},
     )
     result = await start_recipient(hass, mock_config_entry)
-    result = await submit(hass, result, {CONF_NAME: "Mum", CONF_TARGET: "0501234567"})
+    result = await submit_recipient(hass, result, {CONF_NAME: "Mum", CONF_TARGET: "0501234567"})
     assert result["errors"] == {CONF_TARGET: "invalid_phone"}
 
-    result = await submit(hass, result, {CONF_NAME: "Me", CONF_TARGET: LINKED_PHONE})
+    result = await submit_recipient(hass, result, {CONF_NAME: "Me", CONF_TARGET: LINKED_PHONE})
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
@@ -331,35 +327,22 @@ def add_recipients(hass: HomeAssistant, entry: MockConfigEntry, *targets: str) -
     return [sub.subentry_id for sub in entry.subentries.values()]
 
 
-async def start_reconfigure(
-    hass: HomeAssistant, entry: MockConfigEntry, subentry_id: str
-) -> FlowResult:
-    """Open a recipient's reconfigure dialog."""
-    result = await hass.config_entries.subentries.async_init(
-        (entry.entry_id, SUBENTRY_RECIPIENT),
-        context={"source": SOURCE_RECONFIGURE, "subentry_id": subentry_id},
-    )
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "reconfigure"
-    return result
-
-
 async def test_reconfigure_number(
     hass: HomeAssistant, emulator: Emulator, instance_id: str, entry: MockConfigEntry
 ) -> None:
     """A recipient's number and name change; the new number is normalised and checked."""
     (mum,) = add_recipients(hass, entry, NUMBER)
-    result = await start_reconfigure(hass, entry, mum)
+    result = await start_recipient_reconfigure(hass, entry, mum)
     assert result["description_placeholders"] == {"name": f"R {NUMBER}"}
     schema = result["data_schema"].schema
     assert get_schema_suggested_value(schema, CONF_NAME) == f"R {NUMBER}"
     assert get_schema_suggested_value(schema, CONF_TARGET) == NUMBER
     assert get_schema_suggested_value(schema, CONF_GROUP) is None
 
-    result = await submit(hass, result, {CONF_NAME: "Mum", CONF_TARGET: "+999 555 0101"})
+    result = await submit_recipient(hass, result, {CONF_NAME: "Mum", CONF_TARGET: "+999 555 0101"})
     assert result["errors"] == {CONF_TARGET: "not_on_whatsapp"}
 
-    result = await submit(hass, result, {CONF_NAME: "Mum", CONF_TARGET: "0507654321"})
+    result = await submit_recipient(hass, result, {CONF_NAME: "Mum", CONF_TARGET: "0507654321"})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     assert recipients(entry) == [
@@ -371,14 +354,16 @@ async def test_reconfigure_group_to_another_group(
     hass: HomeAssistant, emulator: Emulator, instance_id: str, entry: MockConfigEntry
 ) -> None:
     """A group recipient shows its group picked, and can take another one."""
-    groups = {group.name: group.id for group in emulator.instance(instance_id).groups}
+    groups = {group.name: group.id for group in emulator.state.instance(instance_id).groups}
     (family,) = add_recipients(hass, entry, groups["Family"])
-    result = await start_reconfigure(hass, entry, family)
+    result = await start_recipient_reconfigure(hass, entry, family)
     schema = result["data_schema"].schema
     assert get_schema_suggested_value(schema, CONF_GROUP) == groups["Family"]
     assert get_schema_suggested_value(schema, CONF_TARGET) is None
 
-    result = await submit(hass, result, {CONF_NAME: "House", CONF_GROUP: groups["Home automation"]})
+    result = await submit_recipient(
+        hass, result, {CONF_NAME: "House", CONF_GROUP: groups["Home automation"]}
+    )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     house = groups["Home automation"]
@@ -390,13 +375,13 @@ async def test_reconfigure_to_a_taken_target(
 ) -> None:
     """A recipient cannot take the target of another; keeping its own is fine."""
     first, _second = add_recipients(hass, entry, NUMBER, LID)
-    result = await start_reconfigure(hass, entry, first)
-    result = await submit(hass, result, {CONF_NAME: "Dup", CONF_TARGET: LID})
+    result = await start_recipient_reconfigure(hass, entry, first)
+    result = await submit_recipient(hass, result, {CONF_NAME: "Dup", CONF_TARGET: LID})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
 
-    result = await start_reconfigure(hass, entry, first)
-    result = await submit(hass, result, {CONF_NAME: "Renamed", CONF_TARGET: NUMBER})
+    result = await start_recipient_reconfigure(hass, entry, first)
+    result = await submit_recipient(hass, result, {CONF_NAME: "Renamed", CONF_TARGET: NUMBER})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     assert recipients(entry)[0][:2] == ("Renamed", NUMBER)

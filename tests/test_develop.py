@@ -30,6 +30,7 @@ import aiohttp
 from aiohttp import web
 from homeassistant.data_entry_flow import FlowHandler
 from homeassistant.helpers import config_validation as cv
+from homeassistant.util.yaml import load_yaml_dict
 import probatio
 import pytest
 
@@ -238,6 +239,16 @@ def test_demo_comes_up_and_stops_on_ctrl_c(demo: Demo) -> None:
         [(ME, "text"), (FAMILY, "text")]
     )
 
+    # The carousel's "Dashboard" button points at this run's Home Assistant port.
+    _http("POST", demo.ha_url + "/api/services/script/smartwats_send_carousel", {}, token=token)
+
+    def carousel() -> dict[str, Any] | None:
+        sent = _http("GET", sent_url)["sent"]
+        return next((m for m in sent if m["type"] == "carousel"), None)
+
+    payload = json.dumps(_wait("the carousel at the emulator", carousel)["payload"])
+    assert f'"{demo.ha_url}/{develop.DASHBOARD}"' in payload
+
     # A reply on the phone page reaches Home Assistant's event entity of that recipient.
     _http(
         "POST",
@@ -330,6 +341,49 @@ def test_settings_from_environment_and_flags() -> None:
     )
     with pytest.raises(SystemExit):
         develop.parse_args(["--ha-port", "9000", "--emulator-port", "9000"], env={})
+
+
+def _url_actions(node: object) -> list[str]:
+    """Return the URLs of every `url` tap action in a dashboard, in order."""
+    if isinstance(node, list):
+        return [url for item in node for url in _url_actions(item)]
+    if not isinstance(node, dict):
+        return []
+    action = node.get("tap_action")
+    own = [action["url_path"]] if isinstance(action, dict) and action["action"] == "url" else []
+    return own + [
+        url for key, value in node.items() if key != "tap_action" for url in _url_actions(value)
+    ]
+
+
+def test_demo_configuration_reads_the_addresses_of_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo's dashboard and scripts name no port: Home Assistant's environment gives them."""
+    settings = develop.Settings(config_dir=develop.SEED_DIR, ha_port=18123, emulator_port=18900)
+    assert settings.demo_environment() == {
+        "SMARTWATS_DEV_HA_URL": "http://127.0.0.1:18123",
+        "SMARTWATS_DEV_DASHBOARD_URL": "http://127.0.0.1:18123/smartwats-demo",
+        "SMARTWATS_DEV_EMULATOR_URL": "http://127.0.0.1:18900/",
+    }
+    demo = develop.SEED_DIR / "demo"
+    for path in demo.glob("*.yaml"):
+        text = path.read_text("utf-8")
+        for port in (develop.DEFAULT_HA_PORT, develop.DEFAULT_EMULATOR_PORT):
+            assert str(port) not in text, f"{path.name} names port {port}"
+
+    def carousel_urls() -> list[str]:
+        carousel = load_yaml_dict(demo / "scripts.yaml")["smartwats_send_carousel"]
+        cards = carousel["sequence"][0]["data"]["cards"]
+        return [b["url"] for card in cards for b in card["buttons"] if b["type"] == "url"]
+
+    # Without scripts/develop the configuration still loads: the dashboard's path alone.
+    for name in settings.demo_environment():
+        monkeypatch.delenv(name, raising=False)
+    assert carousel_urls() == ["/smartwats-demo"]
+
+    for name, value in settings.demo_environment().items():
+        monkeypatch.setenv(name, value)
+    assert _url_actions(load_yaml_dict(demo / "dashboard.yaml")) == [settings.emulator_url]
+    assert carousel_urls() == [settings.dashboard_url]
 
 
 # -- an entry of an earlier run, against a fake of Home Assistant's REST API -----------------------

@@ -92,7 +92,7 @@ async def test_diagnostics_logged_out(
     entry: MockConfigEntry,
 ) -> None:
     """The QR code (which would link a phone) is redacted too."""
-    emulator.logout_from_phone(instance_id)
+    emulator.state.unlink(instance_id)
     await entry.runtime_data.coordinator.async_refresh()
     qr_code = entry.runtime_data.coordinator.data.qr_code
     assert qr_code is not None

@@ -57,7 +57,7 @@ def png_of(data_uri: str | None) -> bytes:
 
 def rotate_qr(emulator: Emulator, instance_id: str) -> None:
     """Make the emulator show a new QR at its next answer (as 20 s passing would)."""
-    emulator.instance(instance_id).qr_generated_at -= emulator.state.qr_rotate_seconds
+    emulator.state.instance(instance_id).qr_generated_at -= emulator.state.qr_rotate_seconds
 
 
 async def fetch(hass_client: ClientSessionGenerator, entity_id: str = ENTITY_ID) -> bytes:
@@ -88,7 +88,7 @@ async def test_entities(
     platforms: list[Platform],
 ) -> None:
     """The image: registry entry and state while a QR is shown."""
-    emulator.logout_from_phone(instance_id)
+    emulator.state.unlink(instance_id)
     mock_config_entry.add_to_hass(hass)
     with patch("custom_components.smartwats.PLATFORMS", platforms):
         assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
@@ -114,7 +114,7 @@ async def test_shows_the_current_qr(
 ) -> None:
     """The image is the gateway's current QR, follows its rotation, and goes once linked."""
     coordinator = init_integration_platforms.runtime_data.coordinator
-    emulator.logout_from_phone(instance_id)
+    emulator.state.unlink(instance_id)
     coordinator.async_set_logged_out()
     await hass.async_block_till_done()
     assert hass.states.get(ENTITY_ID).state == STATE_UNAVAILABLE  # no QR known yet
@@ -146,7 +146,7 @@ async def test_shows_the_current_qr(
     assert hass.states.get(ENTITY_ID).state != second_state
 
     # Linked again: no QR any more.
-    emulator.link(instance_id)
+    emulator.state.link(instance_id)
     await tick(hass, freezer, QR_WATCH_POLL_INTERVAL)
     assert hass.states.get(ENTITY_ID).state == STATE_UNAVAILABLE
 
@@ -160,14 +160,14 @@ async def test_slow_gateway_serves_the_qr_it_has(
 ) -> None:
     """A slow refresh does not hold the picture up: the QR at hand is served meanwhile."""
     coordinator = init_integration_platforms.runtime_data.coordinator
-    emulator.logout_from_phone(instance_id)
+    emulator.state.unlink(instance_id)
     coordinator.async_set_logged_out()
     await coordinator.async_refresh()
     await hass.async_block_till_done()
     first = png_of(emulator.qr_data_uri(instance_id))
 
     rotate_qr(emulator, instance_id)
-    emulator.set_fault(instance_id, Fault("latency", count=1, delay=0.3))
+    emulator.state.set_fault(instance_id, Fault("latency", count=1, delay=0.3))
     with patch("custom_components.smartwats.image.QR_FETCH_WAIT", timedelta(seconds=0.01)):
         assert await fetch(hass_client) == first
     await hass.async_block_till_done(wait_background_tasks=True)

@@ -15,15 +15,10 @@ from homeassistant.components.demo.camera import DemoCamera
 from homeassistant.components.media_source import PlayMedia
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
-    MockModule,
-    MockPlatform,
-    mock_integration,
-    mock_platform,
 )
 from yarl import URL
 
@@ -64,22 +59,6 @@ async def entry(
         assert await hass.config_entries.async_setup(recipients_entry.entry_id)
         await hass.async_block_till_done()
     return recipients_entry
-
-
-@pytest.fixture
-async def camera(hass: HomeAssistant) -> str:
-    """A camera entity (the demo's fake camera, on a test platform)."""
-
-    async def setup_platform(
-        hass: HomeAssistant, config: Any, add_entities: AddEntitiesCallback, info: Any = None
-    ) -> None:
-        add_entities([DemoCamera("Front door", "image/jpg")])
-
-    mock_integration(hass, MockModule("test"))
-    mock_platform(hass, "test.camera", MockPlatform(async_setup_platform=setup_platform))
-    assert await async_setup_component(hass, "camera", {"camera": {"platform": "test"}})
-    await hass.async_block_till_done()
-    return "camera.front_door"
 
 
 def sends(emulator: Emulator) -> list[RecordedRequest]:

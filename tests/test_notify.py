@@ -48,7 +48,7 @@ def instance_id(fixed_instance_id: str) -> str:
 @pytest.fixture
 def group_id(emulator: Emulator, instance_id: str) -> str:
     """The phone's "Family" group, with a fixed id so that snapshots do not change."""
-    group = emulator.instance(instance_id).groups[0]
+    group = emulator.state.instance(instance_id).groups[0]
     group.id = FAMILY_GROUP
     return group.id
 
@@ -138,7 +138,7 @@ async def test_send_message_failure(
     hass: HomeAssistant, entry: MockConfigEntry, emulator: Emulator, instance_id: str
 ) -> None:
     """A failure is raised as the translated error (the phone left the group)."""
-    emulator.instance(instance_id).groups.pop(0)
+    emulator.state.instance(instance_id).groups.pop(0)
     with pytest.raises(HomeAssistantError) as err:
         await hass.services.async_call(
             NOTIFY_DOMAIN,
@@ -168,20 +168,22 @@ async def test_available_after_a_failed_probe(
     entry: MockConfigEntry,
 ) -> None:
     """A failed link probe (a gateway hiccup) never makes notify.send_message skip an alert."""
-    emulator.set_fault(instance_id, Fault("outage"))
+    emulator.state.set_fault(instance_id, Fault("outage"))
     freezer.tick(LINKED_POLL_INTERVAL)
     async_fire_time_changed(hass)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert not entry.runtime_data.coordinator.reachable
     assert hass.states.get(MUM).state != STATE_UNAVAILABLE
 
-    emulator.set_fault(instance_id, None)
+    emulator.state.set_fault(instance_id, None)
     await hass.services.async_call(
         NOTIFY_DOMAIN,
         SERVICE_SEND_MESSAGE,
         {ATTR_ENTITY_ID: MUM, ATTR_MESSAGE: "Door open"},
         blocking=True,
     )
-    assert [sent.payload["message"] for sent in emulator.sent(instance_id)] == ["Door open"]
+    assert [sent.payload["message"] for sent in emulator.state.instance(instance_id).sent] == [
+        "Door open"
+    ]
     # The send proved the session alive: the link state is back at once, not at the next probe.
     assert entry.runtime_data.coordinator.reachable

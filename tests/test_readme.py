@@ -33,26 +33,20 @@ from unittest.mock import patch
 
 from homeassistant.components import logger, media_source
 from homeassistant.components.automation.config import async_validate_config_item
-from homeassistant.components.demo.camera import DemoCamera
 from homeassistant.components.media_source import PlayMedia
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import Context, HomeAssistant, SupportsResponse
 from homeassistant.core_config import CORE_CONFIG_SCHEMA, async_process_ha_core_config
 from homeassistant.helpers import config_validation as cv, entity_registry as er, script
-from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from homeassistant.util.yaml import load_yaml, parse_yaml
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
-    MockModule,
-    MockPlatform,
     async_capture_events,
     async_fire_time_changed,
     async_mock_service,
-    mock_integration,
-    mock_platform,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
@@ -324,18 +318,10 @@ async def until(check: Callable[[], object], what: str) -> None:
         pytest.fail(f"timed out waiting for {what}")
 
 
-async def setup_camera(hass: HomeAssistant) -> None:
-    """Add camera.doorbell (the demo's fake camera, on a test platform)."""
-
-    async def setup_platform(
-        hass: HomeAssistant, config: Any, add_entities: AddEntitiesCallback, info: Any = None
-    ) -> None:
-        add_entities([DemoCamera("Doorbell", "image/jpeg")])
-
-    mock_integration(hass, MockModule("test"))
-    mock_platform(hass, "test.camera", MockPlatform(async_setup_platform=setup_platform))
-    assert await async_setup_component(hass, "camera", {"camera": {"platform": "test"}})
-    await hass.async_block_till_done()
+@pytest.fixture
+def camera_spec() -> tuple[str, str]:
+    """The examples' camera: camera.doorbell."""
+    return ("Doorbell", "image/jpeg")
 
 
 async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> None:
@@ -426,13 +412,13 @@ async def action_env(
     group_id: str,
     internal_url: str,
     tmp_path: Path,
+    camera: str,
 ) -> ActionEnv:
     """Home Assistant as the action examples expect it."""
     (tmp_path / "config").mkdir()
     (tmp_path / "media").mkdir()
     hass.config.allowlist_external_dirs = {str(tmp_path / "config")}
     hass.config.media_dirs = {"local": str(tmp_path / "media")}
-    await setup_camera(hass)
     assert await async_setup_component(hass, "zone", {})
     assert await async_setup_component(hass, "media_source", {})
     await setup_entry(hass, recipients_entry)
@@ -485,7 +471,7 @@ async def test_action_example(hass: HomeAssistant, action_env: ActionEnv, block:
     if name.startswith("send_"):
         recipients = cv.ensure_list(data.get("target")) + cv.ensure_list(data.get("entity_id"))
         assert len(requests) == len(recipients) == len(events)
-        assert len(emulator.sent(action_env.instance_id)) == len(recipients)
+        assert len(emulator.state.instance(action_env.instance_id).sent) == len(recipients)
         received = [text for request in requests for text in strings(request.json)]
         for text in plain_strings(data):
             assert any(text in value for value in received), f"{text!r} did not reach the gateway"
@@ -558,17 +544,18 @@ class LiveEnv:
 @pytest.fixture
 async def live(
     hass: HomeAssistant,
+    *,
     hass_client_no_auth: ClientSessionGenerator,
     recipients_entry: MockConfigEntry,
     emulator: Emulator,
     instance_id: str,
+    camera: str,
 ) -> LiveEnv:
     """Home Assistant's HTTP server on a loopback port, its internal URL, the entry set up.
 
     Every documented automation is loaded. Everything that registers a view is set up before the
     server starts (it freezes them).
     """
-    await setup_camera(hass)
     assert await async_setup_component(hass, DOMAIN, {})
     for domain in ("notify", "image"):  # the platforms that register views
         assert await async_setup_component(hass, domain, {})
@@ -641,8 +628,8 @@ async def test_doorbell_snapshot(hass: HomeAssistant, live: LiveEnv, group_id: s
 async def leak_alert(live: LiveEnv, entity_id: str) -> str:
     """Run the leak automation until its alert is sent; return the alert's message id."""
     await live.trigger(entity_id)
-    await until(lambda: live.emulator.sent(live.instance_id), "the alert")
-    [alert] = live.emulator.sent(live.instance_id)
+    await until(lambda: live.emulator.state.instance(live.instance_id).sent, "the alert")
+    [alert] = live.emulator.state.instance(live.instance_id).sent
     assert alert.to == f"{RECIPIENT_MUM}@s.whatsapp.net"
     return alert.message_id
 
@@ -654,7 +641,7 @@ async def test_alert_read_in_time(hass: HomeAssistant, live: LiveEnv) -> None:
     message_id = await leak_alert(live, entity_id)
     await live.emulator.send_receipts(live.instance_id, message_id, "read")
     await until(lambda: live.running(entity_id) == 0, "the run to end")
-    assert len(live.emulator.sent(live.instance_id)) == 1
+    assert len(live.emulator.state.instance(live.instance_id).sent) == 1
     assert [event.data["status"] for event in statuses] == ["sent", "delivered", "read"]
     documented = documented_fields(EVENTS_PAGE, f"`{EVENT_MESSAGE_STATUS}`")
     assert set(statuses[-1].data) <= documented
@@ -668,7 +655,9 @@ async def test_alert_escalates_when_not_read(hass: HomeAssistant, live: LiveEnv)
     await asyncio.sleep(0.1)
     assert live.running(entity_id) == 1
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=6))
-    await until(lambda: len(live.emulator.sent(live.instance_id)) == 2, "the escalation")
+    await until(
+        lambda: len(live.emulator.state.instance(live.instance_id).sent) == 2, "the escalation"
+    )
     escalation = sends(live.emulator)[-1]
     assert escalation.json["number"] == NEIGHBOUR
     assert escalation.json["message"].startswith("💧 Water leak in the kitchen, and Mum")

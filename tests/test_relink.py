@@ -10,19 +10,12 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.smartwats import config_flow
 from custom_components.smartwats.const import CONF_PHONE
 from smartwats_emulator import Emulator, Fault
 
-from .test_config_flow import PHONE, choose, configure, qr_markdown
+from .flow_helpers import PHONE, choose, configure, qr_markdown
 
 pytestmark = pytest.mark.usefixtures("no_retry_delay")
-
-
-@pytest.fixture
-def fast_polling(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Ask the link state every 10 ms while a pair code is shown."""
-    monkeypatch.setattr(config_flow, "PAIR_CODE_POLL_INTERVAL", 0.01)
 
 
 async def test_relink_of_a_stale_session_by_qr_without_reload(
@@ -37,19 +30,19 @@ async def test_relink_of_a_stale_session_by_qr_without_reload(
     The loaded entry is told the session is back; nothing reloads it.
     """
     entry = init_integration
-    emulator.set_fault(instance_id, Fault("stale_session"))
+    emulator.state.set_fault(instance_id, Fault("stale_session"))
     with patch("custom_components.smartwats.async_setup_entry") as setup:
         result = await entry.start_reauth_flow(hass)
         # A "linked" from the QR call is not believed: the session is dead.
         assert result["type"] is FlowResultType.MENU
-        assert result["step_id"] == "link"
+        assert result["step_id"] == "relink"
 
         result = await choose(hass, result, "qr")
         assert result["step_id"] == "qr"
         assert [r.endpoint for r in emulator.requests].count("logout") == 1
         assert result["description_placeholders"]["qr_code"] == qr_markdown(emulator, instance_id)
 
-        emulator.link(instance_id)
+        emulator.state.link(instance_id)
         result = await configure(hass, result, {})
         assert result["type"] is FlowResultType.ABORT
         assert result["reason"] == "reauth_successful"
@@ -69,14 +62,14 @@ async def test_relink_of_a_stale_session_by_pair_code(
     fast_polling: None,
 ) -> None:
     """The pair code of a dead session that the gateway calls linked: logged out first."""
-    emulator.set_fault(instance_id, Fault("stale_session"))
+    emulator.state.set_fault(instance_id, Fault("stale_session"))
     result = await init_integration.start_reauth_flow(hass)
     result = await choose(hass, result, "pair_code")
     result = await configure(hass, result, {CONF_PHONE: "050 123 4567"})
     assert result["type"] is FlowResultType.SHOW_PROGRESS
     assert [r.endpoint for r in emulator.requests].count("logout") == 1
 
-    emulator.link(instance_id)
+    emulator.state.link(instance_id)
     await hass.async_block_till_done()
     result = await configure(hass, result)
     assert result["type"] is FlowResultType.ABORT

@@ -221,7 +221,7 @@ async def test_unload_mid_send_keeps_what_was_sent(
     )
     advance(hass, freezer, 3 * INTERVAL)
     await settle()
-    [message] = emulator.sent(instance_id)
+    [message] = emulator.state.instance(instance_id).sent
     assert [r.json["number"] for r in sends(emulator)] == [RECIPIENT_MUM]
     assert [(e.data["target"], e.data["message_id"], e.context) for e in events] == [
         (RECIPIENT_MUM, message.message_id, context)
@@ -243,7 +243,7 @@ async def test_unload_while_a_message_is_in_flight(
     # The fault must hold up the send, not a request left over from setting up.
     await hass.async_block_till_done()
     await settle()
-    emulator.set_fault(instance_id, Fault("latency", count=1, delay=1.0))
+    emulator.state.set_fault(instance_id, Fault("latency", count=1, delay=1.0))
     task = send_text(hass, targets, "slow")
     await until(lambda: len(sends(emulator)) == 1)
     await settle()
@@ -256,7 +256,7 @@ async def test_unload_while_a_message_is_in_flight(
     assert str(err.value) == "2 of 3 messages failed: " + "; ".join(
         stopped_text(target) for target in targets[1:]
     )
-    [message] = emulator.sent(instance_id)
+    [message] = emulator.state.instance(instance_id).sent
     assert [(e.data["target"], e.data["message_id"]) for e in events] == [
         (RECIPIENT_MUM, message.message_id)
     ]

@@ -25,11 +25,10 @@ from custom_components.smartwats.const import (
     DOMAIN,
     EVENT_MESSAGE_SENT,
 )
-from custom_components.smartwats.repairs import relogin_issue_id
 from smartwats_emulator import Emulator, Fault
 from smartwats_emulator.params import SEND_ENDPOINTS, RecordedRequest
 
-from .conftest import LINKED_PHONE, RECIPIENT_MUM
+from .conftest import LINKED_PHONE, RECIPIENT_MUM, reauth_issue
 
 MUM_ENTITY = "notify.mum"
 FAMILY_ENTITY = "notify.family"
@@ -64,6 +63,23 @@ async def call(
     )
 
 
+async def call_fails(
+    hass: HomeAssistant,
+    service: str,
+    data: dict[str, Any],
+    key: str,
+    *,
+    error: type[HomeAssistantError] = HomeAssistantError,
+    match: str | None = None,
+    response: bool = False,
+) -> HomeAssistantError:
+    """Call an action that must fail with `error`; check its translation key and return it."""
+    with pytest.raises(error, match=match) as err:
+        await call(hass, service, data, response=response)
+    assert err.value.translation_key == key
+    return err.value
+
+
 async def test_send_text_to_every_kind_of_target(
     hass: HomeAssistant,
     entry: MockConfigEntry,
@@ -91,7 +107,7 @@ async def test_send_text_to_every_kind_of_target(
         ("send_group", {"group_id": group_id, "type": "text", "message": "Hello ☀️"}),
     ]
     assert all(r.content_type == "application/json" for r in requests)
-    sent = emulator.sent(instance_id)
+    sent = list(emulator.state.instance(instance_id).sent)
     assert [message.to for message in sent] == [
         f"{RECIPIENT_MUM}@s.whatsapp.net",
         "966551234567@s.whatsapp.net",
@@ -154,12 +170,10 @@ async def test_send_text_validation(
     placeholder: str | None,
 ) -> None:
     """Bad input is a translated validation error naming the bad value; nothing is sent."""
-    with pytest.raises(ServiceValidationError) as err:
-        await call(hass, "send_text", data)
-    assert err.value.translation_key == key
+    error = await call_fails(hass, "send_text", data, key, error=ServiceValidationError)
     if placeholder is not None:
-        placeholders = (err.value.translation_placeholders or {}).values()
-        assert placeholder in str(err.value) or placeholder in placeholders
+        placeholders = (error.translation_placeholders or {}).values()
+        assert placeholder in str(error) or placeholder in placeholders
     assert sends(emulator) == []
 
 
@@ -184,7 +198,7 @@ async def test_entry_resolution(
         "send_text",
         {"config_entry_id": entry.entry_id, "target": "966501111111", "message": "a"},
     )
-    other_id = emulator.add_instance(access_token, linked=True, phone="966500000002")
+    other_id = emulator.state.add_instance(access_token, linked=True, phone="966500000002")
     other = MockConfigEntry(
         domain=DOMAIN,
         title="other",
@@ -195,28 +209,40 @@ async def test_entry_resolution(
     other.add_to_hass(hass)
     assert await hass.config_entries.async_setup(other.entry_id)
     await hass.async_block_till_done()
-    with pytest.raises(ServiceValidationError) as err:
-        await call(hass, "send_text", {"target": RECIPIENT_MUM, "message": "Hi"})
     # Home Assistant's own lookup (helpers.service.async_get_config_entry).
-    assert err.value.translation_key == "service_found_multiple_config_entry_for_domain"
+    await call_fails(
+        hass,
+        "send_text",
+        {"target": RECIPIENT_MUM, "message": "Hi"},
+        "service_found_multiple_config_entry_for_domain",
+        error=ServiceValidationError,
+    )
     # Entities still name their own entry.
     await call(hass, "send_text", {"entity_id": MUM_ENTITY, "message": "b"})
     await hass.config_entries.async_unload(other.entry_id)
-    with pytest.raises(ServiceValidationError) as err:
-        await call(
-            hass,
-            "send_text",
-            {"config_entry_id": other.entry_id, "target": RECIPIENT_MUM, "message": "Hi"},
-        )
-    assert err.value.translation_key == "service_config_entry_not_loaded"
+    await call_fails(
+        hass,
+        "send_text",
+        {"config_entry_id": other.entry_id, "target": RECIPIENT_MUM, "message": "Hi"},
+        "service_config_entry_not_loaded",
+        error=ServiceValidationError,
+    )
     await hass.config_entries.async_unload(entry.entry_id)
     await hass.config_entries.async_remove(other.entry_id)
-    with pytest.raises(ServiceValidationError) as err:
-        await call(hass, "send_text", {"target": RECIPIENT_MUM, "message": "Hi"})
-    assert err.value.translation_key == "service_config_entry_not_loaded"
-    with pytest.raises(ServiceValidationError) as err:
-        await call(hass, "send_text", {"entity_id": MUM_ENTITY, "message": "Hi"})
-    assert err.value.translation_key == "service_config_entry_not_loaded"
+    await call_fails(
+        hass,
+        "send_text",
+        {"target": RECIPIENT_MUM, "message": "Hi"},
+        "service_config_entry_not_loaded",
+        error=ServiceValidationError,
+    )
+    await call_fails(
+        hass,
+        "send_text",
+        {"entity_id": MUM_ENTITY, "message": "Hi"},
+        "service_config_entry_not_loaded",
+        error=ServiceValidationError,
+    )
     assert [r.json["message"] for r in sends(emulator)] == ["a", "b"]
 
 
@@ -225,14 +251,13 @@ async def test_partial_failure_names_each_failed_target(
 ) -> None:
     """Every target is attempted; the error names each failed one and why."""
     events = async_capture_events(hass, EVENT_MESSAGE_SENT)
-    with pytest.raises(HomeAssistantError) as err:
-        await call(
-            hass,
-            "send_text",
-            {"target": ["999100000001", RECIPIENT_MUM, "999100000002"], "message": "Hi"},
-        )
-    assert err.value.translation_key == "send_failures"
-    assert str(err.value) == (
+    error = await call_fails(
+        hass,
+        "send_text",
+        {"target": ["999100000001", RECIPIENT_MUM, "999100000002"], "message": "Hi"},
+        "send_failures",
+    )
+    assert str(error) == (
         "2 of 3 messages failed: "
         "999100000001: The SmartWats gateway rejected the message: Error; "
         "999100000002: The SmartWats gateway rejected the message: Error"
@@ -265,7 +290,7 @@ async def test_one_entry_stopping_keeps_the_other_entrys_results(
     The error names exactly the messages that were not sent; the ids of the sent ones are in
     the events of the call's context.
     """
-    other_id = emulator.add_instance(access_token, linked=True, phone="966500000002")
+    other_id = emulator.state.add_instance(access_token, linked=True, phone="966500000002")
     other = MockConfigEntry(
         domain=DOMAIN,
         title="other",
@@ -303,8 +328,8 @@ async def test_one_entry_stopping_keeps_the_other_entrys_results(
         f"{target}: The SmartWats entry other was unloaded before the message was sent"
         for target in ("966502222222", "966503333333")
     )
-    sent = {message.message_id: message.to for message in emulator.sent(instance_id)}
-    sent |= {message.message_id: message.to for message in emulator.sent(other_id)}
+    sent = {message.message_id: message.to for message in emulator.state.instance(instance_id).sent}
+    sent |= {message.message_id: message.to for message in emulator.state.instance(other_id).sent}
     assert len(sent) == len(sends(emulator)) == 3
     assert sorted((e.data["target"], e.context) for e in events) == sorted(
         [(RECIPIENT_MUM, context), (group_id, context), ("966501111111", context)]
@@ -317,9 +342,7 @@ async def test_single_failure_raises_its_own_error(
     hass: HomeAssistant, entry: MockConfigEntry
 ) -> None:
     """One target: its own translated error."""
-    with pytest.raises(HomeAssistantError) as err:
-        await call(hass, "send_text", {"target": "999100000001", "message": "Hi"})
-    assert err.value.translation_key == "rejected"
+    await call_fails(hass, "send_text", {"target": "999100000001", "message": "Hi"}, "rejected")
 
 
 @pytest.mark.parametrize(
@@ -344,10 +367,8 @@ async def test_gateway_failures(
     """Gateway failures map to translated errors; a maybe-sent message is never sent again."""
     client = entry.runtime_data.client
     with patch.object(client, "_request_timeout", 0.5):
-        emulator.set_fault(instance_id, Fault(fault, count=1, delay=2.0))
-        with pytest.raises(HomeAssistantError) as err:
-            await call(hass, "send_text", {"target": RECIPIENT_MUM, "message": "Hi"})
-    assert err.value.translation_key == key
+        emulator.state.set_fault(instance_id, Fault(fault, count=1, delay=2.0))
+        await call_fails(hass, "send_text", {"target": RECIPIENT_MUM, "message": "Hi"}, key)
     assert len(sends(emulator)) == 1
     assert entry.runtime_data.stats.failed == 1
 
@@ -360,11 +381,10 @@ async def test_logged_out_raises_the_relink_repair(
     issue_registry: ir.IssueRegistry,
 ) -> None:
     """A send answered "relogin required" records the logout: the repair appears."""
-    emulator.logout_from_phone(instance_id)
-    with pytest.raises(HomeAssistantError) as err:
-        await call(hass, "send_text", {"target": RECIPIENT_MUM, "message": "Hi"})
-    assert err.value.translation_key == "not_linked"
-    assert issue_registry.async_get_issue(DOMAIN, relogin_issue_id(entry))
+    emulator.state.unlink(instance_id)
+    await call_fails(hass, "send_text", {"target": RECIPIENT_MUM, "message": "Hi"}, "not_linked")
+    await hass.async_block_till_done()
+    assert reauth_issue(hass, entry)
     assert not entry.runtime_data.coordinator.data.linked
 
 
@@ -372,10 +392,8 @@ async def test_bad_token_starts_reauth(
     hass: HomeAssistant, entry: MockConfigEntry, emulator: Emulator, access_token: str
 ) -> None:
     """A token the gateway no longer knows starts re-authentication."""
-    emulator.revoke_token(access_token)
-    with pytest.raises(HomeAssistantError) as err:
-        await call(hass, "send_text", {"target": RECIPIENT_MUM, "message": "Hi"})
-    assert err.value.translation_key == "invalid_auth"
+    emulator.state.revoke_token(access_token)
+    await call_fails(hass, "send_text", {"target": RECIPIENT_MUM, "message": "Hi"}, "invalid_auth")
     await hass.async_block_till_done()
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert any(flow["context"]["source"] == "reauth" for flow in flows)
@@ -385,10 +403,10 @@ async def test_invalidated_instance(
     hass: HomeAssistant, entry: MockConfigEntry, emulator: Emulator, instance_id: str
 ) -> None:
     """An instance the gateway invalidated is reported as such."""
-    emulator.invalidate_instance(instance_id)
-    with pytest.raises(HomeAssistantError) as err:
-        await call(hass, "send_text", {"target": RECIPIENT_MUM, "message": "Hi"})
-    assert err.value.translation_key == "invalid_instance"
+    emulator.state.invalidate_instance(instance_id)
+    await call_fails(
+        hass, "send_text", {"target": RECIPIENT_MUM, "message": "Hi"}, "invalid_instance"
+    )
 
 
 async def test_send_location(
@@ -446,9 +464,9 @@ async def test_send_location_validation(
 ) -> None:
     """A location needs coordinates or an entity that has them, not both."""
     hass.states.async_set("light.lamp", "on")
-    with pytest.raises(ServiceValidationError) as err:
-        await call(hass, "send_location", {"target": RECIPIENT_MUM, **data})
-    assert err.value.translation_key == key
+    await call_fails(
+        hass, "send_location", {"target": RECIPIENT_MUM, **data}, key, error=ServiceValidationError
+    )
     assert sends(emulator) == []
 
 
@@ -484,9 +502,9 @@ async def test_send_contact_validation(
     key: str,
 ) -> None:
     """A bad contact number or an empty name is rejected before sending."""
-    with pytest.raises(ServiceValidationError) as err:
-        await call(hass, "send_contact", {"target": RECIPIENT_MUM, **data})
-    assert err.value.translation_key == key
+    await call_fails(
+        hass, "send_contact", {"target": RECIPIENT_MUM, **data}, key, error=ServiceValidationError
+    )
     assert sends(emulator) == []
 
 
@@ -605,10 +623,14 @@ async def test_send_carousel_validation(
     text: str,
 ) -> None:
     """Card counts, card fields and buttons are checked before sending."""
-    with pytest.raises(ServiceValidationError) as err:
-        await call(hass, "send_carousel", {"target": RECIPIENT_MUM, "cards": cards})
-    assert err.value.translation_key == key
-    assert text in str(err.value)
+    error = await call_fails(
+        hass,
+        "send_carousel",
+        {"target": RECIPIENT_MUM, "cards": cards},
+        key,
+        error=ServiceValidationError,
+    )
+    assert text in str(error)
     assert sends(emulator) == []
 
 
@@ -617,7 +639,7 @@ async def test_get_groups(
 ) -> None:
     """The groups with ids, names, sizes and members (a members object becomes a list)."""
     response = await call(hass, "get_groups", {}, response=True)
-    groups = emulator.instance(instance_id).groups
+    groups = emulator.state.instance(instance_id).groups
     assert [group["id"] for group in response["groups"]] == [group.id for group in groups]
     family = response["groups"][0]
     assert family["name"] == "Family"
@@ -682,10 +704,15 @@ async def test_check_phones_limit(
     numbers = [f"9665{index:08d}" for index in range(51)]
     response = await call(hass, "check_phones", {"phones": numbers[:50]}, response=True)
     assert len(response["results"]) == 50
-    with pytest.raises(ServiceValidationError) as err:
-        await call(hass, "check_phones", {"phones": numbers}, response=True)
-    assert err.value.translation_key == "too_many_phones"
-    assert str(err.value) == "Check at most 50 numbers per call, not 51"
+    error = await call_fails(
+        hass,
+        "check_phones",
+        {"phones": numbers},
+        "too_many_phones",
+        error=ServiceValidationError,
+        response=True,
+    )
+    assert str(error) == "Check at most 50 numbers per call, not 51"
     assert [r.endpoint for r in emulator.requests].count("check_phones_batch") == 1
 
 
@@ -697,9 +724,15 @@ async def test_check_phone_validation(
     hass: HomeAssistant, entry: MockConfigEntry, service: str, data: dict[str, Any]
 ) -> None:
     """A bad number is named."""
-    with pytest.raises(ServiceValidationError, match="Invalid phone number 12") as err:
-        await call(hass, service, data, response=True)
-    assert err.value.translation_key == "invalid_phone"
+    await call_fails(
+        hass,
+        service,
+        data,
+        "invalid_phone",
+        error=ServiceValidationError,
+        match="Invalid phone number 12",
+        response=True,
+    )
 
 
 @pytest.mark.parametrize(
@@ -721,11 +754,10 @@ async def test_read_actions_map_gateway_errors(
     data: dict[str, Any],
 ) -> None:
     """A logged-out session is reported and raises the repair."""
-    emulator.logout_from_phone(instance_id)
-    with pytest.raises(HomeAssistantError) as err:
-        await call(hass, service, data, response=True)
-    assert err.value.translation_key == "not_linked"
-    assert issue_registry.async_get_issue(DOMAIN, relogin_issue_id(entry))
+    emulator.state.unlink(instance_id)
+    await call_fails(hass, service, data, "not_linked", response=True)
+    await hass.async_block_till_done()
+    assert reauth_issue(hass, entry)
 
 
 async def test_logout(
@@ -738,9 +770,10 @@ async def test_logout(
     """Logging out unlinks the session; the relink flow then applies."""
     await call(hass, "logout", {"config_entry_id": entry.entry_id})
     assert [r.endpoint for r in emulator.requests].count("logout") == 1
-    assert emulator.instance_state(instance_id) != "linked"
+    assert emulator.state.instance(instance_id).state != "linked"
     assert not entry.runtime_data.coordinator.data.linked
-    assert issue_registry.async_get_issue(DOMAIN, relogin_issue_id(entry))
+    await hass.async_block_till_done()
+    assert reauth_issue(hass, entry)
     assert entry.state is ConfigEntryState.LOADED
     # Logged out already: fine.
     await call(hass, "logout", {})
@@ -761,12 +794,12 @@ async def test_logout_needs_an_admin(
             DOMAIN, "logout", {}, blocking=True, context=Context(user_id=hass_read_only_user.id)
         )
     assert "logout" not in [r.endpoint for r in emulator.requests]
-    assert emulator.instance_state(instance_id) == "linked"
+    assert emulator.state.instance(instance_id).state == "linked"
     assert entry.runtime_data.coordinator.data.linked
     await hass.services.async_call(
         DOMAIN, "logout", {}, blocking=True, context=Context(user_id=hass_admin_user.id)
     )
-    assert emulator.instance_state(instance_id) != "linked"
+    assert emulator.state.instance(instance_id).state != "linked"
 
 
 @pytest.mark.usefixtures("no_retry_delay")
@@ -774,11 +807,9 @@ async def test_logout_failure(
     hass: HomeAssistant, entry: MockConfigEntry, emulator: Emulator, instance_id: str
 ) -> None:
     """A gateway failure is reported."""
-    emulator.set_fault(instance_id, Fault("outage"))
-    with pytest.raises(HomeAssistantError) as err:
-        await call(hass, "logout", {})
-    assert err.value.translation_key == "temporary_failure"
-    emulator.set_fault(instance_id, None)
+    emulator.state.set_fault(instance_id, Fault("outage"))
+    await call_fails(hass, "logout", {}, "temporary_failure")
+    emulator.state.set_fault(instance_id, None)
 
 
 async def test_actions_are_registered_without_entries(hass: HomeAssistant) -> None:
@@ -799,6 +830,11 @@ async def test_actions_are_registered_without_entries(hass: HomeAssistant) -> No
         "check_phones",
         "logout",
     }
-    with pytest.raises(ServiceValidationError) as err:
-        await call(hass, "get_groups", {}, response=True)
-    assert err.value.translation_key == "service_found_no_config_entry_for_domain"
+    await call_fails(
+        hass,
+        "get_groups",
+        {},
+        "service_found_no_config_entry_for_domain",
+        error=ServiceValidationError,
+        response=True,
+    )

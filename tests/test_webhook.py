@@ -330,17 +330,17 @@ async def test_inbound_message_marks_the_instance_linked(
 ) -> None:
     """A message proves the session is linked again; the webhook is then given again."""
     coordinator = init_integration.runtime_data.coordinator
-    emulator.logout_from_phone(instance_id)
+    emulator.state.unlink(instance_id)
     coordinator.async_set_logged_out()
     await hass.async_block_till_done()
     assert not coordinator.data.linked
-    emulator.link(instance_id)
+    emulator.state.link(instance_id)
     before = len(emulator.requests)
 
     await post(client, upsert_body(instance_id, wamessage("text")))
     await hass.async_block_till_done()
     assert coordinator.data.linked
-    assert [r.endpoint for r in emulator.requests[before:]] == ["set_webhook"]
+    assert [r.endpoint for r in list(emulator.requests)[before:]] == ["set_webhook"]
 
 
 async def test_contact_events_do_not_mark_linked(
@@ -352,7 +352,7 @@ async def test_contact_events_do_not_mark_linked(
 ) -> None:
     """Only message events say anything about the session."""
     coordinator = init_integration.runtime_data.coordinator
-    emulator.logout_from_phone(instance_id)
+    emulator.state.unlink(instance_id)
     coordinator.async_set_logged_out()
     await post(client, webhook_body(instance_id, "contacts.update", [{"id": "1@s.whatsapp.net"}]))
     await hass.async_block_till_done()

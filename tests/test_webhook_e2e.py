@@ -46,7 +46,7 @@ async def test_button_reply_from_the_gateway(
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
-    instance = emulator.instance(instance_id)
+    instance = emulator.state.instance(instance_id)
     assert instance.webhook_url == f"{base}/api/webhook/{WEBHOOK_ID}"
     assert instance.webhook_enabled
 
@@ -61,7 +61,7 @@ async def test_button_reply_from_the_gateway(
     )
     await hass.async_block_till_done()
 
-    deliveries = emulator.webhook_deliveries
+    deliveries = emulator.webhooks.deliveries
     assert [(d.event, d.result) for d in deliveries] == [
         ("messages.upsert", 200),
         ("received_message", 200),
@@ -104,7 +104,7 @@ async def test_read_receipts_from_the_gateway(
     statuses = async_capture_events(hass, EVENT_MESSAGE_STATUS)
     received = async_capture_events(hass, EVENT_MESSAGE_RECEIVED)
     result = await mock_config_entry.runtime_data.client.send_text("966501234567", "Armed")
-    await emulator.wait_for_webhooks()  # the echo of our own message (not reported)
+    await emulator.webhooks.drain()  # the echo of our own message (not reported)
     await emulator.send_receipts(instance_id, result.message_id, up_to="read")
     await hass.async_block_till_done()
 

@@ -55,7 +55,7 @@ async def test_posts_while_setup_retries_are_delivered_once_loaded(
     mock_config_entry: MockConfigEntry,
 ) -> None:
     """The gateway answers 500 at start-up: posts meanwhile wait, then fire once, in order."""
-    emulator.set_fault(instance_id, Fault("http_500"))
+    emulator.state.set_fault(instance_id, Fault("http_500"))
     client = await set_up(hass, mock_config_entry, hass_client_no_auth)
     assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
     events = async_capture_events(hass, EVENT_MESSAGE_RECEIVED)
@@ -64,7 +64,7 @@ async def test_posts_while_setup_retries_are_delivered_once_loaded(
     await hass.async_block_till_done()
     assert events == []
 
-    emulator.set_fault(instance_id, None)
+    emulator.state.set_fault(instance_id, None)
     await hass.config_entries.async_reload(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     assert mock_config_entry.state is ConfigEntryState.LOADED
@@ -153,7 +153,7 @@ async def test_webhook_has_its_handler_before_the_entry_loads(
     mock_config_entry: MockConfigEntry,
 ) -> None:
     """From the integration's set-up on, whatever the entry's state (here: setup_retry)."""
-    emulator.set_fault(instance_id, Fault("outage"))
+    emulator.state.set_fault(instance_id, Fault("outage"))
     client = await set_up(hass, mock_config_entry, hass_client_no_auth)
     assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
     assert WEBHOOK_ID in hass.data[WEBHOOK_INBOXES]

@@ -83,7 +83,7 @@ async def test_set_webhook_at_setup(
 ) -> None:
     """The gateway gets the URL, enable=true and the entry's events."""
     assert set_webhook_forms(emulator) == [form(DEFAULT_URL)]
-    instance = emulator.instance(instance_id)
+    instance = emulator.state.instance(instance_id)
     assert instance.webhook_url == DEFAULT_URL
     assert instance.webhook_enabled
     assert instance.allowed_events == "messages.upsert,received_message,messages.update"
@@ -143,10 +143,10 @@ async def test_sent_again_after_a_relink(
 ) -> None:
     """After the phone logged out and the instance is linked again, the webhook is given again."""
     coordinator = init_integration.runtime_data.coordinator
-    emulator.logout_from_phone(instance_id)
+    emulator.state.unlink(instance_id)
     coordinator.async_set_logged_out()
     await hass.async_block_till_done()
-    emulator.link(instance_id)
+    emulator.state.link(instance_id)
     coordinator.async_set_linked()
     await hass.async_block_till_done()
     assert set_webhook_forms(emulator) == [form(DEFAULT_URL), form(DEFAULT_URL)]
@@ -156,13 +156,13 @@ async def test_not_sent_while_logged_out(
     hass: HomeAssistant, emulator: Emulator, instance_id: str, mock_config_entry: MockConfigEntry
 ) -> None:
     """An entry set up while logged out gives its webhook once linked."""
-    emulator.logout_from_phone(instance_id)
+    emulator.state.unlink(instance_id)
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     assert set_webhook_forms(emulator) == []
 
-    emulator.link(instance_id)
+    emulator.state.link(instance_id)
     mock_config_entry.runtime_data.coordinator.async_set_linked()
     await hass.async_block_till_done()
     assert set_webhook_forms(emulator) == [form(DEFAULT_URL)]
@@ -179,31 +179,31 @@ async def test_retried_after_a_failure(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A failing gateway is asked again a minute later."""
-    emulator.set_fault(instance_id, Fault("http_500"))
+    emulator.state.set_fault(instance_id, Fault("http_500"))
     await hass.config.async_update(internal_url="http://192.168.1.20:8123")
     await hass.async_block_till_done()
     assert "Could not give the webhook of" in caplog.text
     assert WEBHOOK_ID not in caplog.text.replace(f"/api/webhook/{WEBHOOK_ID}", "")
     new_url = f"http://192.168.1.20:8123/api/webhook/{WEBHOOK_ID}"
-    assert emulator.instance(instance_id).webhook_url == DEFAULT_URL
+    assert emulator.state.instance(instance_id).webhook_url == DEFAULT_URL
 
     # A retry still failing schedules the next one, without another warning.
     caplog.clear()
     freezer.tick(WEBHOOK_RETRY_INTERVAL)
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
-    assert emulator.instance(instance_id).webhook_url == DEFAULT_URL
+    assert emulator.state.instance(instance_id).webhook_url == DEFAULT_URL
     assert not [
         r
         for r in caplog.records
         if r.levelno >= logging.WARNING and r.name.startswith(DOMAIN_LOGGER)
     ]
 
-    emulator.set_fault(instance_id, None)
+    emulator.state.set_fault(instance_id, None)
     freezer.tick(WEBHOOK_RETRY_INTERVAL)
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
-    assert emulator.instance(instance_id).webhook_url == new_url
+    assert emulator.state.instance(instance_id).webhook_url == new_url
     assert "The gateway has the webhook of" in caplog.text
 
 
@@ -215,13 +215,13 @@ async def test_pending_retry_is_cancelled_on_unload(
     init_integration: MockConfigEntry,
 ) -> None:
     """Unloading leaves no retry behind."""
-    emulator.set_fault(instance_id, Fault("http_500"))
+    emulator.state.set_fault(instance_id, Fault("http_500"))
     await hass.config.async_update(internal_url="http://192.168.1.20:8123")
     await hass.async_block_till_done()
     webhook = init_integration.runtime_data.webhook
     assert webhook is not None
     assert webhook._retry is not None
-    emulator.set_fault(instance_id, None)
+    emulator.state.set_fault(instance_id, None)
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     assert webhook._retry is None
 
@@ -236,21 +236,23 @@ async def test_a_sync_replaces_a_pending_retry(
     """A successful call in between cancels the retry."""
     webhook = init_integration.runtime_data.webhook
     assert webhook is not None
-    emulator.set_fault(instance_id, Fault("http_500", count=4))  # the first call and 3 retries
+    emulator.state.set_fault(
+        instance_id, Fault("http_500", count=4)
+    )  # the first call and 3 retries
     await hass.config.async_update(internal_url="http://192.168.1.20:8123")
     await hass.async_block_till_done()
     assert webhook._retry is not None
     await hass.config.async_update(internal_url="http://192.168.1.21:8123")
     await hass.async_block_till_done()
     assert webhook._retry is None
-    assert emulator.instance(instance_id).webhook_url.startswith("http://192.168.1.21:8123/")
+    assert emulator.state.instance(instance_id).webhook_url.startswith("http://192.168.1.21:8123/")
 
 
 async def test_logged_out_answer(
     hass: HomeAssistant, emulator: Emulator, instance_id: str, init_integration: MockConfigEntry
 ) -> None:
     """A gateway answering "relogin required" marks the session logged out."""
-    emulator.logout_from_phone(instance_id)
+    emulator.state.unlink(instance_id)
     await hass.config.async_update(internal_url="http://192.168.1.20:8123")
     await hass.async_block_till_done()
     assert not init_integration.runtime_data.coordinator.data.linked
@@ -430,7 +432,7 @@ async def test_cloudhook_deleted_with_the_entry(
     assert await hass.config_entries.async_remove(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     cloud_mock["delete"].assert_awaited_once_with(hass, WEBHOOK_ID)
-    assert not emulator.instance(instance_id).webhook_enabled
+    assert not emulator.state.instance(instance_id).webhook_enabled
 
 
 async def test_cloudhook_deletion_failure_is_tolerated(
@@ -448,7 +450,7 @@ async def test_cloudhook_deletion_failure_is_tolerated(
     assert await hass.config_entries.async_remove(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     assert not hass.config_entries.async_entries(DOMAIN)
-    assert not emulator.instance(instance_id).webhook_enabled
+    assert not emulator.state.instance(instance_id).webhook_enabled
 
 
 async def test_no_cloudhook_no_deletion(

@@ -130,20 +130,26 @@ async def gateway(socket_enabled: None) -> AsyncGenerator[ScriptedGateway]:
 
 
 @pytest.fixture
-def make_client(session: aiohttp.ClientSession, gateway: ScriptedGateway) -> ClientFactory:
-    """Build a client of the scripted gateway, with fast retries unless told otherwise."""
+def client_base_url(gateway: ScriptedGateway) -> str:
+    """Where `make_client`'s clients go: the scripted gateway (a module may override it)."""
+    return gateway.url
 
-    def factory(**kwargs: Any) -> SmartwatsClient:
+
+@pytest.fixture
+def make_client(session: aiohttp.ClientSession, client_base_url: str) -> ClientFactory:
+    """Build a client of `client_base_url`, with fast retries unless told otherwise."""
+
+    def factory(
+        access_token: str = TOKEN, instance_id: str | None = INSTANCE_ID, **kwargs: Any
+    ) -> SmartwatsClient:
         options: dict[str, Any] = {
-            "base_url": gateway.url,
+            "base_url": client_base_url,
             "request_timeout": 2.0,
             "qr_timeout": 2.0,
             "retry_attempts": 2,
             "retry_backoff": 0.001,
         }
         options.update(kwargs)
-        access_token = options.pop("access_token", TOKEN)
-        instance_id = options.pop("instance_id", INSTANCE_ID)
         return SmartwatsClient(session, access_token, instance_id, **options)
 
     return factory

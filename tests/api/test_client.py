@@ -1086,9 +1086,9 @@ async def test_link_state_linked_while_session_is_stale(
     The gateway's answers contradict each other (the emulator's stale_session fault), so
     get_link_state alone cannot see that the account must log in again; only a session call can.
     """
-    token = emulator.add_account()
-    instance_id = emulator.add_instance(token, linked=True)
-    emulator.set_fault(instance_id, Fault("stale_session"))
+    token = emulator.state.add_account()
+    instance_id = emulator.state.add_instance(token, linked=True)
+    emulator.state.set_fault(instance_id, Fault("stale_session"))
     client = SmartwatsClient(
         session, token, instance_id, base_url=emulator.api_url, retry_backoff=0.001
     )
@@ -1096,4 +1096,4 @@ async def test_link_state_linked_while_session_is_stale(
     with pytest.raises(SmartwatsLoggedOutError):
         await client.send_text("966501234567", "Hello")
     assert await client.get_link_state() == LinkState(LinkStatus.LINKED)
-    assert emulator.sent(instance_id) == []
+    assert list(emulator.state.instance(instance_id).sent) == []

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import aiohttp
 import pytest
 
@@ -33,7 +31,7 @@ from custom_components.smartwats.api import (
 from smartwats_emulator import Emulator, Fault
 from smartwats_emulator.qr import qr_data_uri as render_qr
 
-type EmulatorClient = Callable[..., SmartwatsClient]
+from .conftest import ClientFactory
 
 NUMBER = "966501234567"
 NOT_ON_WHATSAPP = "999501234567"
@@ -46,23 +44,17 @@ def emu(socket_enabled: None, emulator: Emulator) -> Emulator:
 
 
 @pytest.fixture
-def client_for(emu: Emulator, session: aiohttp.ClientSession) -> EmulatorClient:
-    """Build a client of the emulator with fast retries."""
-
-    def factory(token: str, instance_id: str | None = None, **kwargs: float) -> SmartwatsClient:
-        options: dict[str, float] = {"retry_attempts": 2, "retry_backoff": 0.001}
-        options.update(kwargs)
-        return SmartwatsClient(session, token, instance_id, base_url=emu.api_url, **options)  # type: ignore[arg-type]
-
-    return factory
+def client_base_url(emu: Emulator) -> str:
+    """`make_client` builds clients of the emulator."""
+    return emu.api_url
 
 
 @pytest.fixture
-def linked(emu: Emulator, client_for: EmulatorClient) -> tuple[SmartwatsClient, str]:
+def linked(emu: Emulator, make_client: ClientFactory) -> tuple[SmartwatsClient, str]:
     """A client of a linked instance, and the instance id."""
-    token = emu.add_account()
-    instance_id = emu.add_instance(token, linked=True)
-    return client_for(token, instance_id), instance_id
+    token = emu.state.add_account()
+    instance_id = emu.state.add_instance(token, linked=True)
+    return make_client(token, instance_id), instance_id
 
 
 def requests_to(emu: Emulator, endpoint: str) -> list[object]:
@@ -70,10 +62,10 @@ def requests_to(emu: Emulator, endpoint: str) -> list[object]:
     return [request for request in emu.requests if request.endpoint == endpoint]
 
 
-async def test_linking(emu: Emulator, client_for: EmulatorClient) -> None:
+async def test_linking(emu: Emulator, make_client: ClientFactory) -> None:
     """Create an instance, get its QR and pair code, link it: then both say already linked."""
-    token = emu.add_account()
-    client = client_for(token)
+    token = emu.state.add_account()
+    client = make_client(token, None)
     instance_id = await client.create_instance()
     assert len(instance_id) == 13
     client.instance_id = instance_id
@@ -83,7 +75,7 @@ async def test_linking(emu: Emulator, client_for: EmulatorClient) -> None:
     assert len(code.replace("-", "")) == 8
     with pytest.raises(SmartwatsNotLinkedError, match="not been activated"):
         await client.set_webhook("http://127.0.0.1/hook")
-    emu.link(instance_id)
+    emu.state.link(instance_id)
     with pytest.raises(SmartwatsAlreadyLinkedError, match="Instance ID has been used"):
         await client.get_qr_code()
     with pytest.raises(SmartwatsAlreadyLinkedError, match="logged in successfully"):
@@ -97,16 +89,16 @@ async def test_linking(emu: Emulator, client_for: EmulatorClient) -> None:
 
 
 async def test_hostile_qr_code(
-    emu: Emulator, client_for: EmulatorClient, monkeypatch: pytest.MonkeyPatch
+    emu: Emulator, make_client: ClientFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A QR "image" carrying markdown after a real PNG is refused, not handed on."""
-    token = emu.add_account()
-    instance_id = emu.add_instance(token)
+    token = emu.state.add_account()
+    instance_id = emu.state.add_instance(token)
     monkeypatch.setattr(
         "smartwats_emulator.api.qr_data_uri",
         lambda payload: f"{render_qr(payload)}) ![a](https://evil.example/a.png",
     )
-    client = client_for(token, instance_id)
+    client = make_client(token, instance_id)
     with pytest.raises(SmartwatsRequestError, match="not an image"):
         await client.get_qr_code()
     with pytest.raises(SmartwatsRequestError, match="not an image"):
@@ -119,12 +111,12 @@ async def test_webhook_and_logout(emu: Emulator, linked: tuple[SmartwatsClient, 
     await client.set_webhook(
         "http://127.0.0.1:9/hook", allowed_events=["received_message", "messages.update"]
     )
-    instance = emu.instance(instance_id)
+    instance = emu.state.instance(instance_id)
     assert instance.webhook_url == "http://127.0.0.1:9/hook"
     assert instance.webhook_enabled is True
     assert instance.allowed_events == "received_message,messages.update"
     await client.set_webhook("http://127.0.0.1:9/hook", enable=False)
-    assert emu.instance(instance_id).webhook_enabled is False
+    assert emu.state.instance(instance_id).webhook_enabled is False
     with pytest.raises(SmartwatsRequestError, match="Webhook URL is not a valid URL"):
         await client.set_webhook("not a url")
     await client.logout()
@@ -173,7 +165,7 @@ async def test_every_send(emu: Emulator, linked: tuple[SmartwatsClient, str]) ->
         await client.send_group_text(group.id, "Hi group"),
         await client.send_group_media(group.id, "https://x/p.jpg", caption="For all"),
     ]
-    sent = emu.sent(instance_id)
+    sent = list(emu.state.instance(instance_id).sent)
     assert [r.message_id for r in results] == [m.message_id for m in sent]
     assert all(r.message_id for r in results)
     assert [m.type for m in sent] == [
@@ -226,31 +218,31 @@ async def test_phone_checks(linked: tuple[SmartwatsClient, str]) -> None:
     assert [c.exists for c in checks] == [not n.startswith("999") for n in numbers]
 
 
-async def test_account_and_instance_errors(emu: Emulator, client_for: EmulatorClient) -> None:
+async def test_account_and_instance_errors(emu: Emulator, make_client: ClientFactory) -> None:
     """Bad token, unknown or invalidated instance, not linked, logged out from the phone."""
-    token = emu.add_account()
-    linked_id = emu.add_instance(token, linked=True)
-    waiting_id = emu.add_instance(token, linked=False)
+    token = emu.state.add_account()
+    linked_id = emu.state.add_instance(token, linked=True)
+    waiting_id = emu.state.add_instance(token, linked=False)
     with pytest.raises(SmartwatsAuthError, match="Access token does not exist"):
-        await client_for("0000000000000", linked_id).get_groups()
+        await make_client("0000000000000", linked_id).get_groups()
     with pytest.raises(SmartwatsInstanceError, match="Invalidated"):
-        await client_for(token, "FFFFFFFFFFFFF").get_groups()
+        await make_client(token, "FFFFFFFFFFFFF").get_groups()
     with pytest.raises(SmartwatsNotLinkedError):
-        await client_for(token, waiting_id).send_text(NUMBER, "Hi")
+        await make_client(token, waiting_id).send_text(NUMBER, "Hi")
     with pytest.raises(SmartwatsNotLinkedError):
-        await client_for(token, waiting_id).check_phone(NUMBER)
-    emu.logout_from_phone(linked_id)
+        await make_client(token, waiting_id).check_phone(NUMBER)
+    emu.state.unlink(linked_id)
     with pytest.raises(SmartwatsLoggedOutError, match="relogin required"):
-        await client_for(token, linked_id).get_groups()
-    assert (await client_for(token, linked_id).get_qr_code()).startswith("data:image/png")
-    emu.invalidate_instance(waiting_id)
+        await make_client(token, linked_id).get_groups()
+    assert (await make_client(token, linked_id).get_qr_code()).startswith("data:image/png")
+    emu.state.invalidate_instance(waiting_id)
     with pytest.raises(SmartwatsInstanceError, match="has been invalidated"):
-        await client_for(token, waiting_id).get_qr_code()
-    emu.revoke_token(token)
+        await make_client(token, waiting_id).get_qr_code()
+    emu.state.revoke_token(token)
     with pytest.raises(SmartwatsAuthError):
-        await client_for(token, linked_id).send_text(NUMBER, "Hi")
+        await make_client(token, linked_id).send_text(NUMBER, "Hi")
     with pytest.raises(SmartwatsAuthError):
-        await client_for(token).create_instance()
+        await make_client(token, None).create_instance()
 
 
 async def test_send_errors(emu: Emulator, linked: tuple[SmartwatsClient, str]) -> None:
@@ -260,16 +252,18 @@ async def test_send_errors(emu: Emulator, linked: tuple[SmartwatsClient, str]) -
         await client.send_text(NOT_ON_WHATSAPP, "Hi")
     with pytest.raises(SmartwatsRequestError, match=r"^Error$"):
         await client.send_group_text("120363000000000000@g.us", "Hi")
-    emu.set_fault(instance_id, Fault("quota", count=1))
+    emu.state.set_fault(instance_id, Fault("quota", count=1))
     with pytest.raises(SmartwatsQuotaError, match="exceeded the maximum limit"):
         await client.send_text(NUMBER, "Hi")
-    emu.set_fault(instance_id, Fault("outage", count=1))
+    emu.state.set_fault(instance_id, Fault("outage", count=1))
     with pytest.raises(SmartwatsConnectionError, match="Cannot connect to WhatsApp") as caught:
         await client.send_text(NUMBER, "Hi")
     assert type(caught.value) is SmartwatsConnectionError
     assert len(requests_to(emu, "send")) == 3  # each failure once, none repeated
-    assert emu.sent(instance_id) == []
-    assert (await client.send_text(NUMBER, "Hi")).message_id == emu.sent(instance_id)[0].message_id
+    assert list(emu.state.instance(instance_id).sent) == []
+    assert (await client.send_text(NUMBER, "Hi")).message_id == emu.state.instance(
+        instance_id
+    ).sent[0].message_id
 
 
 async def test_send_timing_out_after_the_request_is_not_sent_twice(
@@ -279,18 +273,18 @@ async def test_send_timing_out_after_the_request_is_not_sent_twice(
     _, instance_id = linked
     client = SmartwatsClient(
         session,
-        emu.instance(instance_id).token,
+        emu.state.instance(instance_id).token,
         instance_id,
         base_url=emu.api_url,
         request_timeout=0.3,
         retry_attempts=3,
         retry_backoff=0.001,
     )
-    emu.set_fault(instance_id, Fault("timeout_after_send", count=1, delay=3))
+    emu.state.set_fault(instance_id, Fault("timeout_after_send", count=1, delay=3))
     with pytest.raises(SmartwatsOutcomeUnknownError, match="No answer"):
         await client.send_text(NUMBER, "Only once")
     assert len(requests_to(emu, "send")) == 1
-    assert len(emu.sent(instance_id)) == 1
+    assert len(emu.state.instance(instance_id).sent) == 1
 
 
 @pytest.mark.parametrize("kind", ["http_500", "html", "reset"])
@@ -299,7 +293,7 @@ async def test_failed_send_is_outcome_unknown_and_not_repeated(
 ) -> None:
     """A 500, a proxy's 502 page or a reset on a send: maybe sent, never repeated."""
     client, instance_id = linked
-    emu.set_fault(instance_id, Fault(kind, count=1))  # type: ignore[arg-type]
+    emu.state.set_fault(instance_id, Fault(kind, count=1))  # type: ignore[arg-type]
     with pytest.raises(SmartwatsOutcomeUnknownError):
         await client.send_location(NUMBER, 1.5, 2.5)
     assert len(requests_to(emu, "send_location")) == 1
@@ -311,7 +305,7 @@ async def test_reads_are_retried_then_succeed(
 ) -> None:
     """A read failing twice (500, 502 page, reset, outage) succeeds on the third attempt."""
     client, instance_id = linked
-    emu.set_fault(instance_id, Fault(kind, count=2))  # type: ignore[arg-type]
+    emu.state.set_fault(instance_id, Fault(kind, count=2))  # type: ignore[arg-type]
     assert len(await client.get_groups()) == 3
     assert len(requests_to(emu, "get_groups")) == 3
 
@@ -321,7 +315,7 @@ async def test_reads_give_up_after_the_retries(
 ) -> None:
     """A lasting failure ends as a temporary error once the retries are used."""
     client, instance_id = linked
-    emu.set_fault(instance_id, Fault("http_500"))
+    emu.state.set_fault(instance_id, Fault("http_500"))
     with pytest.raises(SmartwatsConnectionError, match="HTTP 500") as caught:
         await client.check_phones([NUMBER])
     assert type(caught.value) is SmartwatsConnectionError
@@ -329,43 +323,43 @@ async def test_reads_give_up_after_the_retries(
 
 
 async def test_slow_gateway(
-    emu: Emulator, linked: tuple[SmartwatsClient, str], client_for: EmulatorClient
+    emu: Emulator, linked: tuple[SmartwatsClient, str], make_client: ClientFactory
 ) -> None:
     """Latency within the timeout is fine; beyond it a read fails as temporary."""
     client, instance_id = linked
-    emu.set_fault(instance_id, Fault("latency", count=1, delay=0.2))
+    emu.state.set_fault(instance_id, Fault("latency", count=1, delay=0.2))
     assert len(await client.get_groups()) == 3
-    impatient = client_for(emu.instance(instance_id).token, instance_id, request_timeout=0.1)
-    emu.set_fault(instance_id, Fault("latency", delay=2))
+    impatient = make_client(emu.state.instance(instance_id).token, instance_id, request_timeout=0.1)
+    emu.state.set_fault(instance_id, Fault("latency", delay=2))
     with pytest.raises(SmartwatsConnectionError, match="No answer") as caught:
         await impatient.get_groups()
     assert type(caught.value) is SmartwatsConnectionError
 
 
-async def test_qr_not_ready_is_retried(emu: Emulator, client_for: EmulatorClient) -> None:
+async def test_qr_not_ready_is_retried(emu: Emulator, make_client: ClientFactory) -> None:
     """A QR code not generated yet is asked again, then it comes."""
-    token = emu.add_account()
-    instance_id = emu.add_instance(token)
-    client = client_for(token, instance_id)
-    emu.set_fault(instance_id, Fault("qr_not_ready", count=2))
+    token = emu.state.add_account()
+    instance_id = emu.state.add_instance(token)
+    client = make_client(token, instance_id)
+    emu.state.set_fault(instance_id, Fault("qr_not_ready", count=2))
     assert await client.get_qr_code() == emu.qr_data_uri(instance_id)
-    emu.set_fault(instance_id, Fault("qr_not_ready"))
+    emu.state.set_fault(instance_id, Fault("qr_not_ready"))
     with pytest.raises(SmartwatsNotReadyError, match="Cannot get Pair Code"):
         await client.get_pair_code(NUMBER)
     assert len(requests_to(emu, "get_paircode")) == 3
 
 
-async def test_link_state(emu: Emulator, client_for: EmulatorClient) -> None:
+async def test_link_state(emu: Emulator, make_client: ClientFactory) -> None:
     """Waiting with the current QR code, then linked; a QR still being generated is waiting too."""
-    token = emu.add_account()
-    instance_id = emu.add_instance(token)
-    client = client_for(token, instance_id, retry_attempts=0)
+    token = emu.state.add_account()
+    instance_id = emu.state.add_instance(token)
+    client = make_client(token, instance_id, retry_attempts=0)
     state = await client.get_link_state()
     assert state == LinkState(LinkStatus.WAITING, emu.qr_data_uri(instance_id))
     assert not state.linked
-    emu.set_fault(instance_id, Fault("qr_not_ready", count=1))
+    emu.state.set_fault(instance_id, Fault("qr_not_ready", count=1))
     assert await client.get_link_state() == LinkState(LinkStatus.WAITING)
-    emu.link(instance_id)
+    emu.state.link(instance_id)
     state = await client.get_link_state()
     assert state == LinkState(LinkStatus.LINKED)
     assert state.linked

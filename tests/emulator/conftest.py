@@ -90,8 +90,8 @@ async def session(socket_enabled: None) -> AsyncGenerator[aiohttp.ClientSession]
 @pytest.fixture
 async def gateway(emulator: Emulator, session: aiohttp.ClientSession) -> Gateway:
     """An account with a linked instance on the emulator."""
-    token = emulator.add_account()
-    instance_id = emulator.add_instance(token, linked=True)
+    token = emulator.state.add_account()
+    instance_id = emulator.state.add_instance(token, linked=True)
     return Gateway(emulator, session, token, instance_id)
 
 

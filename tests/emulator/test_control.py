@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
+import signal
 from typing import Any
 
 import aiohttp
+import pytest
 
-from smartwats_emulator import Emulator
-from smartwats_emulator.__main__ import parse_args
+from smartwats_emulator import Emulator, __main__ as command_line
+from smartwats_emulator.__main__ import main, parse_args, run
 from tests.emulator.conftest import Gateway, WebhookReceiver
 
 
@@ -40,9 +44,9 @@ async def test_accounts_instances_and_lifecycle(
 
     qr = await control(emulator, session, "GET", f"instances/{instance_id}/qr")
     assert qr == {"payload": None, "base64": None}
-    emulator.state.start_waiting(emulator.instance(instance_id))
+    emulator.state.start_waiting(emulator.state.instance(instance_id))
     qr = await control(emulator, session, "GET", f"instances/{instance_id}/qr")
-    assert qr["payload"] == emulator.qr_payload(instance_id)
+    assert qr["payload"] == emulator.state.qr_payload(instance_id)
     assert qr["base64"].startswith("data:image/png;base64,")
 
     linked = await control(
@@ -116,8 +120,8 @@ async def test_messages_faults_and_logs(gateway: Gateway, receiver: WebhookRecei
     assert [r["endpoint"] for r in requests["requests"]] == ["send", "send"]
     assert requests["requests"][0]["json"] == {"number": "966501234567", "message": "Hi"}
     await control(emu, session, "DELETE", "requests")
-    assert emu.requests == []
-    await emu.wait_for_webhooks()
+    assert list(emu.requests) == []
+    await emu.webhooks.drain()
     deliveries = await control(emu, session, "GET", "webhook_deliveries")
     assert {d["event"] for d in deliveries["deliveries"]} == {
         "messages.upsert",
@@ -185,3 +189,39 @@ def test_command_line_defaults() -> None:
         True,
     )
     assert parse_args(["--auto-link", "3", "--allow-private-webhooks"]).auto_link == 3.0
+
+
+async def test_command_line_serves_until_interrupted(
+    session: aiohttp.ClientSession, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """scripts/emulator makes the account and instance asked for, says where it is; Ctrl-C stops."""
+    args = parse_args(
+        ["--port", "0", "--token", "68d9d5b40d8e2", "--instance", "68DBB04FECCBA", "--linked"]
+    )
+    serving = asyncio.create_task(run(args))
+    printed = ""
+    async with asyncio.timeout(10):
+        while "Ctrl-C stops." not in printed:
+            await asyncio.sleep(0.01)
+            printed += capsys.readouterr().out
+    assert "access token: 68d9d5b40d8e2" in printed
+    assert "instance id:  68DBB04FECCBA (linked)" in printed
+    match = re.search(r"control API:\s+(\S+)", printed)
+    assert match is not None
+    async with session.get(match[1] + "instances/68DBB04FECCBA") as response:
+        assert (await response.json())["state"] == "linked"
+
+    signal.raise_signal(signal.SIGINT)  # the handler run() installed sets its stop event
+    await asyncio.wait_for(serving, 10)
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await session.get(match[1] + "instances")
+
+
+def test_command_line_ctrl_c_before_serving(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C before the signal handlers are in place still ends with status 0."""
+
+    async def interrupted(args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(command_line, "run", interrupted)
+    assert main(["--port", "0"]) == 0

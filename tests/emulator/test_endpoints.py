@@ -37,7 +37,7 @@ async def test_send_text_json_envelope(gateway: Gateway) -> None:
     message = answer.message
     assert message["message"] == {"extendedTextMessage": {"text": "Hello / world"}}
     assert isinstance(message["messageTimestamp"], str)
-    sent = gateway.emu.sent(gateway.instance_id)
+    sent = list(gateway.emu.state.instance(gateway.instance_id).sent)
     assert [(s.type, s.to, s.message_id) for s in sent] == [
         ("text", f"{NUMBER}@s.whatsapp.net", key["id"])
     ]
@@ -57,7 +57,7 @@ async def test_parameter_sources(gateway: Gateway) -> None:
         "check_phones_batch", creds=False, json_body={**gateway.creds, "phones": [NUMBER]}
     )
     assert batch.body["status"] == "success"
-    texts = [s.payload["message"] for s in gateway.emu.sent(gateway.instance_id)]
+    texts = [s.payload["message"] for s in gateway.emu.state.instance(gateway.instance_id).sent]
     assert texts == ["form", "query", "json"]
 
 
@@ -86,7 +86,7 @@ async def test_send_validation(gateway: Gateway) -> None:
     for body, message in cases:
         answer = await gateway.call("send", json_body=body)
         assert answer.body == {"status": "error", "message": message}, body
-    assert gateway.emu.sent(gateway.instance_id) == []
+    assert list(gateway.emu.state.instance(gateway.instance_id).sent) == []
 
 
 @pytest.mark.parametrize(
@@ -117,12 +117,12 @@ async def test_send_media(
     assert content["url"].startswith("https://mmg.whatsapp.net/")
     if kind == "documentMessage":
         assert content["fileName"] == "Report.pdf"
-    assert gateway.emu.sent(gateway.instance_id)[0].payload["media_url"] == url
+    assert gateway.emu.state.instance(gateway.instance_id).sent[0].payload["media_url"] == url
 
 
 async def test_send_group(gateway: Gateway) -> None:
     """send_group sends to a group the phone is in; an unknown group fails with "Error"."""
-    group_id = gateway.emu.instance(gateway.instance_id).groups[0].id
+    group_id = gateway.emu.state.instance(gateway.instance_id).groups[0].id
     answer = await gateway.call(
         "send_group", json_body={"group_id": group_id, "type": "text", "message": "Hi all"}
     )
@@ -201,7 +201,7 @@ async def test_send_album(gateway: Gateway) -> None:
     )
     key = sent_key(answer.body)
     assert "imageMessage" in answer.message["message"]
-    (sent,) = gateway.emu.sent(gateway.instance_id)
+    (sent,) = gateway.emu.state.instance(gateway.instance_id).sent
     assert sent.type == "album"
     assert len(sent.item_ids) == 3
     assert sent.item_ids[-1] == key["id"]
@@ -304,7 +304,7 @@ async def test_check_phones_batch(gateway: Gateway) -> None:
 
 async def test_not_activated(emulator: Emulator, gateway: Gateway) -> None:
     """Before the first scan, the linked-only endpoints say "not activated yet"."""
-    gateway.instance_id = emulator.add_instance(gateway.token)
+    gateway.instance_id = emulator.state.add_instance(gateway.token)
     for endpoint in ("send", "send_group", "get_groups", "set_webhook", "check_phone"):
         answer = await gateway.call(endpoint, json_body={"number": NUMBER, "message": "x"})
         assert answer.message == "This instance ID has not been activated yet", endpoint

@@ -16,8 +16,8 @@ PNG_PREFIX = "data:image/png;base64,"
 
 async def unlinked(emulator: Emulator, session: aiohttp.ClientSession) -> Gateway:
     """Return a gateway client for a new, not yet linked instance."""
-    token = emulator.add_account()
-    return Gateway(emulator, session, token, emulator.add_instance(token))
+    token = emulator.state.add_account()
+    return Gateway(emulator, session, token, emulator.state.add_instance(token))
 
 
 def text_message(number: str = "966501234567") -> dict[str, str]:
@@ -27,10 +27,10 @@ def text_message(number: str = "966501234567") -> dict[str, str]:
 
 async def test_ids_look_like_the_real_ones(emulator: Emulator) -> None:
     """Tokens are 13 lower-case hex chars, instance ids 13 upper-case hex chars."""
-    token = emulator.add_account()
+    token = emulator.state.add_account()
     assert re.fullmatch(r"[0-9a-f]{13}", token)
-    assert re.fullmatch(r"[0-9A-F]{13}", emulator.add_instance(token))
-    assert emulator.add_account("68d9d5b40d8e2") == "68d9d5b40d8e2"
+    assert re.fullmatch(r"[0-9A-F]{13}", emulator.state.add_instance(token))
+    assert emulator.state.add_account("68d9d5b40d8e2") == "68d9d5b40d8e2"
 
 
 async def test_full_lifecycle(emulator: Emulator, session: aiohttp.ClientSession) -> None:
@@ -41,8 +41,8 @@ async def test_full_lifecycle(emulator: Emulator, session: aiohttp.ClientSession
         "status": "error",
         "message": "This instance ID has not been activated yet",
     }
-    assert emulator.instance_state(gw.instance_id) is InstanceState.CREATED
-    assert emulator.qr_payload(gw.instance_id) is None
+    assert emulator.state.instance(gw.instance_id).state is InstanceState.CREATED
+    assert emulator.state.qr_payload(gw.instance_id) is None
 
     answer = await gw.call("get_qrcode", method="GET")
     assert answer.status == 200
@@ -51,20 +51,20 @@ async def test_full_lifecycle(emulator: Emulator, session: aiohttp.ClientSession
     assert answer.body["base64"].startswith(PNG_PREFIX)
     png = base64.b64decode(answer.body["base64"].removeprefix(PNG_PREFIX))
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
-    assert emulator.instance_state(gw.instance_id) is InstanceState.WAITING
-    payload = emulator.qr_payload(gw.instance_id)
+    assert emulator.state.instance(gw.instance_id).state is InstanceState.WAITING
+    payload = emulator.state.qr_payload(gw.instance_id)
     assert payload is not None
     assert payload.startswith("2@")
     assert emulator.qr_data_uri(gw.instance_id) == answer.body["base64"]
 
-    emulator.link(gw.instance_id)
+    emulator.state.link(gw.instance_id)
     answer = await gw.call("get_qrcode", method="GET")
     assert answer.body == {"status": "error", "message": "Instance ID has been used"}
-    assert emulator.qr_payload(gw.instance_id) is None
+    assert emulator.state.qr_payload(gw.instance_id) is None
     answer = await gw.call("send", json_body=text_message())
     assert answer.body["status"] == "success"
 
-    emulator.logout_from_phone(gw.instance_id)
+    emulator.state.unlink(gw.instance_id)
     for endpoint in ("send", "send_location", "get_groups", "set_webhook", "check_phone"):
         answer = await gw.call(endpoint, json_body=text_message())
         assert answer.message == "This WhatsApp account relogin required", endpoint
@@ -74,7 +74,7 @@ async def test_full_lifecycle(emulator: Emulator, session: aiohttp.ClientSession
     assert (await gw.call("send", json_body=text_message())).message == (
         "This WhatsApp account relogin required"
     )
-    emulator.link(gw.instance_id)
+    emulator.state.link(gw.instance_id)
     assert (await gw.call("send", json_body=text_message())).body["status"] == "success"
 
 
@@ -93,7 +93,7 @@ async def test_logout_endpoint(gateway: Gateway) -> None:
 
 async def test_create_instance(emulator: Emulator, session: aiohttp.ClientSession) -> None:
     """create_instance answers the new id, and hands out a never-linked one again."""
-    token = emulator.add_account()
+    token = emulator.state.add_account()
     gw = Gateway(emulator, session, token, "")
     answer = await gw.call("create_instance", creds=False, form={"access_token": token})
     assert answer.body["status"] == "success"
@@ -103,20 +103,20 @@ async def test_create_instance(emulator: Emulator, session: aiohttp.ClientSessio
     again = await gw.call("create_instance", creds=False, query={"access_token": token})
     assert again.body["instance_id"] == instance_id
 
-    emulator.link(instance_id)
+    emulator.state.link(instance_id)
     third = await gw.call("create_instance", creds=False, query={"access_token": token})
     assert third.body["instance_id"] != instance_id
-    assert emulator.instance(third.body["instance_id"]).token == token
+    assert emulator.state.instance(third.body["instance_id"]).token == token
 
 
 async def test_token_and_instance_errors(
     emulator: Emulator, session: aiohttp.ClientSession
 ) -> None:
     """Missing, unknown, foreign and revoked credentials get the gateway's texts."""
-    token = emulator.add_account()
-    instance_id = emulator.add_instance(token, linked=True)
-    other_token = emulator.add_account()
-    other_instance = emulator.add_instance(other_token, linked=True)
+    token = emulator.state.add_account()
+    instance_id = emulator.state.add_instance(token, linked=True)
+    other_token = emulator.state.add_account()
+    other_instance = emulator.state.add_instance(other_token, linked=True)
     gw = Gateway(emulator, session, token, instance_id)
 
     async def message(params: dict[str, str]) -> str:
@@ -135,11 +135,11 @@ async def test_token_and_instance_errors(
     assert await message({"access_token": token, "instance_id": other_instance}) == (
         "Instance ID Invalidated"
     )
-    emulator.invalidate_instance(instance_id)
+    emulator.state.invalidate_instance(instance_id)
     assert await message({"access_token": token, "instance_id": instance_id}) == (
         "The Instance ID provided has been invalidated"
     )
-    emulator.revoke_token(other_token)
+    emulator.state.revoke_token(other_token)
     assert await message({"access_token": other_token, "instance_id": other_instance}) == (
         "Access token does not exist"
     )
@@ -153,10 +153,10 @@ async def test_pair_code(emulator: Emulator, session: aiohttp.ClientSession) -> 
     answer = await gw.call("get_paircode", form={"phone": "966512345678"})
     assert answer.body["status"] == "success"
     assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}", answer.body["code"])
-    assert emulator.instance_state(gw.instance_id) is InstanceState.WAITING
+    assert emulator.state.instance(gw.instance_id).state is InstanceState.WAITING
 
-    emulator.link(gw.instance_id)
-    assert emulator.instance(gw.instance_id).phone == "966512345678"
+    emulator.state.link(gw.instance_id)
+    assert emulator.state.instance(gw.instance_id).phone == "966512345678"
     answer = await gw.call("get_paircode", form={"phone": "966512345678"})
     assert answer.message == "It seems that you have logged in successfully"
 
@@ -166,11 +166,11 @@ async def test_qr_rotates(socket_enabled: None, session: aiohttp.ClientSession) 
     async with Emulator(qr_rotate_seconds=0.05) as emu:
         gw = await unlinked(emu, session)
         first = await gw.call("get_qrcode", method="GET")
-        payload = emu.qr_payload(gw.instance_id)
-        assert emu.qr_payload(gw.instance_id) == payload
+        payload = emu.state.qr_payload(gw.instance_id)
+        assert emu.state.qr_payload(gw.instance_id) == payload
         await asyncio.sleep(0.08)
         second = await gw.call("get_qrcode", method="GET")
-        assert emu.qr_payload(gw.instance_id) != payload
+        assert emu.state.qr_payload(gw.instance_id) != payload
         assert second.body["base64"] != first.body["base64"]
 
 
@@ -182,4 +182,4 @@ async def test_auto_link(socket_enabled: None, session: aiohttp.ClientSession) -
         await asyncio.sleep(0.08)
         answer = await gw.call("get_qrcode", method="GET")
         assert answer.message == "Instance ID has been used"
-        assert emu.instance_state(gw.instance_id) is InstanceState.LINKED
+        assert emu.state.instance(gw.instance_id).state is InstanceState.LINKED

@@ -31,8 +31,8 @@ def upsert_message(body: dict[str, Any]) -> dict[str, Any]:
 async def test_set_webhook_validation(socket_enabled: None, session: aiohttp.ClientSession) -> None:
     """Without allow_private_webhooks the URL must be public HTTPS."""
     async with Emulator() as emu:
-        token = emu.add_account()
-        gw = Gateway(emu, session, token, emu.add_instance(token, linked=True))
+        token = emu.state.add_account()
+        gw = Gateway(emu, session, token, emu.state.add_instance(token, linked=True))
         for url in (
             "http://example.com/hook",
             "https://localhost/hook",
@@ -52,7 +52,7 @@ async def test_set_webhook_validation(socket_enabled: None, session: aiohttp.Cli
 async def test_enable_is_compared_to_true(gateway: Gateway, receiver: WebhookReceiver) -> None:
     """enable=1 disables the webhook: only the string "true" enables it."""
     await gateway.call("set_webhook", form={"webhook_url": receiver.url, "enable": "1"})
-    assert gateway.emu.instance(gateway.instance_id).webhook_enabled is False
+    assert gateway.emu.state.instance(gateway.instance_id).webhook_enabled is False
     await gateway.emu.inject_inbound(gateway.instance_id, "text")
     assert receiver.bodies == []
     await hook(gateway, receiver)
@@ -89,7 +89,7 @@ async def test_allowed_events_array_form(gateway: Gateway, receiver: WebhookRece
     ]
     answer = await gateway.call("set_webhook", form=form)
     assert answer.body["status"] == "success"
-    instance = gateway.emu.instance(gateway.instance_id)
+    instance = gateway.emu.state.instance(gateway.instance_id)
     assert instance.allowed_events == "received_message,messages.update"
 
 
@@ -97,8 +97,8 @@ async def test_send_echo(gateway: Gateway, receiver: WebhookReceiver) -> None:
     """A send comes back shortly after the answer as messages.upsert, type append, fromMe."""
     await hook(gateway, receiver)
     answer = await gateway.call("send", json_body={"number": NUMBER, "message": "Hi"})
-    assert gateway.emu.webhook_deliveries == []  # the echo follows the answer
-    await gateway.emu.wait_for_webhooks()
+    assert list(gateway.emu.webhooks.deliveries) == []  # the echo follows the answer
+    await gateway.emu.webhooks.drain()
     (body,) = receiver.bodies
     assert body["instance_id"] == gateway.instance_id
     assert body["data"]["event"] == "messages.upsert"
@@ -106,7 +106,7 @@ async def test_send_echo(gateway: Gateway, receiver: WebhookReceiver) -> None:
     message = upsert_message(body)
     assert message["key"] == answer.message["key"]
     assert message["key"]["fromMe"] is True
-    event, url, posted, result = gateway.emu.webhook_deliveries[0]
+    event, url, posted, result = gateway.emu.webhooks.deliveries[0]
     assert (event, url, posted, result) == ("messages.upsert", receiver.url, body, 200)
 
 
@@ -118,9 +118,9 @@ async def test_album_echo_per_item(gateway: Gateway, receiver: WebhookReceiver) 
         {"type": "image", "url": "https://e.com/2.jpg"},
     ]
     await gateway.call("send_album", json_body={"number": NUMBER, "album": album})
-    await gateway.emu.wait_for_webhooks()
+    await gateway.emu.webhooks.drain()
     ids = [upsert_message(body)["key"]["id"] for body in receiver.bodies]
-    assert ids == gateway.emu.sent(gateway.instance_id)[0].item_ids
+    assert ids == gateway.emu.state.instance(gateway.instance_id).sent[0].item_ids
 
 
 async def test_inbound_text_both_events(gateway: Gateway, receiver: WebhookReceiver) -> None:
@@ -155,7 +155,10 @@ async def test_inbound_text_both_events(gateway: Gateway, receiver: WebhookRecei
             },
         },
     }
-    assert gateway.emu.inbound(gateway.instance_id)[0].message_id == message["key"]["id"]
+    assert (
+        gateway.emu.state.instance(gateway.instance_id).inbound[0].message_id
+        == message["key"]["id"]
+    )
 
 
 KIND_CASES: list[tuple[str, dict[str, Any], str, dict[str, Any], str, str]] = [
@@ -287,7 +290,7 @@ async def test_inbound_addressing(gateway: Gateway, receiver: WebhookReceiver) -
     """Group messages name the sender in participant; LID chats carry the phone JID beside."""
     await hook(gateway, receiver)
     emu, iid = gateway.emu, gateway.instance_id
-    group_id = emu.instance(iid).groups[1].id
+    group_id = emu.state.instance(iid).groups[1].id
     in_group = await emu.inject_inbound(iid, "text", group=group_id, from_number="966502222222")
     assert in_group["key"]["remoteJid"] == group_id
     assert in_group["key"]["participant"] == "966502222222@s.whatsapp.net"
@@ -300,7 +303,7 @@ async def test_inbound_addressing(gateway: Gateway, receiver: WebhookReceiver) -
     assert by_lid["key"]["remoteJidAlt"] == f"{NUMBER}@s.whatsapp.net"
 
     group_lid = await emu.inject_inbound(iid, "text", group=True, lid=True)
-    assert group_lid["key"]["remoteJid"] == emu.instance(iid).groups[0].id
+    assert group_lid["key"]["remoteJid"] == emu.state.instance(iid).groups[0].id
     assert group_lid["key"]["participant"].endswith("@lid")
     assert group_lid["key"]["participantAlt"] == f"{NUMBER}@s.whatsapp.net"
 
@@ -330,7 +333,7 @@ async def test_inbound_misuse(emulator: Emulator, gateway: Gateway) -> None:
         await gateway.emu.inject_inbound(gateway.instance_id, "fax")
     with pytest.raises(ValueError, match="captoin"):
         await gateway.emu.inject_inbound(gateway.instance_id, "image", captoin="x")
-    unlinked = emulator.add_instance(gateway.token)
+    unlinked = emulator.state.add_instance(gateway.token)
     with pytest.raises(EmulatorError, match="not linked"):
         await emulator.inject_inbound(unlinked, "text")
 
@@ -360,7 +363,7 @@ async def test_receipts(gateway: Gateway, receiver: WebhookReceiver) -> None:
 async def test_group_receipts_not_forwarded(gateway: Gateway, receiver: WebhookReceiver) -> None:
     """Receipts of group messages are not forwarded by the gateway."""
     await hook(gateway, receiver, "messages.update")
-    group_id = gateway.emu.instance(gateway.instance_id).groups[0].id
+    group_id = gateway.emu.state.instance(gateway.instance_id).groups[0].id
     answer = await gateway.call("send_group", json_body={"group_id": group_id, "message": "x"})
     assert await gateway.emu.send_receipts(gateway.instance_id, answer.message["key"]["id"]) == []
     with pytest.raises(UnknownIdError):
@@ -376,11 +379,11 @@ async def test_delivery_failures_are_recorded_once(
     receiver.status = 500
     await hook(gateway, receiver, "received_message")
     await gateway.emu.inject_inbound(gateway.instance_id, "text")
-    assert [d.result for d in gateway.emu.webhook_deliveries] == [500]
+    assert [d.result for d in gateway.emu.webhooks.deliveries] == [500]
     assert len(receiver.bodies) == 1
 
-    gateway.emu.set_webhook(gateway.instance_id, "http://127.0.0.1:9/closed")
+    gateway.emu.state.set_webhook(gateway.instance_id, "http://127.0.0.1:9/closed")
     await gateway.emu.inject_inbound(gateway.instance_id, "text")
-    failures = gateway.emu.webhook_deliveries[1:]
+    failures = list(gateway.emu.webhooks.deliveries)[1:]
     assert len(failures) == 2
     assert all(isinstance(d.result, str) and "Error" in d.result for d in failures)
