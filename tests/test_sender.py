@@ -102,7 +102,11 @@ def send_text(hass: HomeAssistant, targets: list[str], message: str) -> asyncio.
     """Start a send_text call in the background."""
     return asyncio.create_task(
         hass.services.async_call(
-            DOMAIN, "send_text", {"target": targets, "message": message}, blocking=True
+            DOMAIN,
+            "send_text",
+            # Now or fail: these tests are about the queue itself, not the outbox.
+            {"target": targets, "message": message, "valid_for": 0},
+            blocking=True,
         )
     )
 
@@ -205,7 +209,7 @@ async def test_unload_mid_send_keeps_what_was_sent(
         hass.services.async_call(
             DOMAIN,
             "send_text",
-            {"target": targets, "message": "bulk"},
+            {"target": targets, "message": "bulk", "valid_for": 0},
             blocking=True,
             context=context,
             return_response=True,
@@ -362,6 +366,8 @@ async def test_events_counters_and_context(
         "message_id": "ABC",
         "target": "1",
         "type": "media",
+        "outbox_id": None,
+        "queued_for": 0.0,
     }
     assert (entry.runtime_data.stats.sent, entry.runtime_data.stats.failed) == (1, 1)
 
@@ -447,3 +453,30 @@ def test_messages_survive_a_round_trip_through_json() -> None:
         assert message_from_dict(json.loads(json.dumps(message_as_dict(message)))) == message
     with pytest.raises(ValueError, match="Unknown message type"):
         message_from_dict({"type": "poll"})
+
+
+async def test_unload_mid_send_queues_the_rest(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    emulator: Emulator,
+) -> None:
+    """With the outbox (the default), what an unload stops waits and goes out after the reload."""
+    targets = [RECIPIENT_MUM, "966501111111", "966502222222"]
+    task = asyncio.create_task(
+        hass.services.async_call(
+            DOMAIN,
+            "send_text",
+            {"target": targets, "message": "bulk"},
+            blocking=True,
+            return_response=True,
+        )
+    )
+    await until(lambda: entry.runtime_data.stats.sent == 1)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    response = await task
+    assert response is not None
+    assert [item["status"] for item in response["messages"]] == ["sent", "queued", "queued"]
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await until(lambda: len(sends(emulator)) == 3)
+    assert sorted(r.json["number"] for r in sends(emulator)) == sorted(targets)

@@ -116,7 +116,7 @@ async def test_send_text_to_every_kind_of_target(
     ]
     assert response == {
         "messages": [
-            {"target": target, "message_id": message.message_id}
+            {"target": target, "message_id": message.message_id, "status": "sent"}
             for target, message in zip(
                 [RECIPIENT_MUM, "966551234567", "966559876543", group_id], sent, strict=True
             )
@@ -129,6 +129,8 @@ async def test_send_text_to_every_kind_of_target(
             "message_id": message.message_id,
             "target": target,
             "type": "text",
+            "outbox_id": None,
+            "queued_for": 0.0,
         }
         for target, message in zip(
             [RECIPIENT_MUM, "966551234567", "966559876543", group_id], sent, strict=True
@@ -313,6 +315,7 @@ async def test_one_entry_stopping_keeps_the_other_entrys_results(
                 "target": ["966501111111", "966502222222", "966503333333"],
                 "entity_id": [MUM_ENTITY, FAMILY_ENTITY],
                 "message": "Hi",
+                "valid_for": 0,
             },
             blocking=True,
             context=context,
@@ -368,7 +371,8 @@ async def test_gateway_failures(
     client = entry.runtime_data.client
     with patch.object(client, "_request_timeout", 0.5):
         emulator.state.set_fault(instance_id, Fault(fault, count=1, delay=2.0))
-        await call_fails(hass, "send_text", {"target": RECIPIENT_MUM, "message": "Hi"}, key)
+        data = {"target": RECIPIENT_MUM, "message": "Hi", "valid_for": 0}
+        await call_fails(hass, "send_text", data, key)
     assert len(sends(emulator)) == 1
     assert entry.runtime_data.stats.failed == 1
 
@@ -382,7 +386,8 @@ async def test_logged_out_raises_the_relink_repair(
 ) -> None:
     """A send answered "relogin required" records the logout: the repair appears."""
     emulator.state.unlink(instance_id)
-    await call_fails(hass, "send_text", {"target": RECIPIENT_MUM, "message": "Hi"}, "not_linked")
+    data = {"target": RECIPIENT_MUM, "message": "Hi", "valid_for": 0}
+    await call_fails(hass, "send_text", data, "not_linked")
     await hass.async_block_till_done()
     assert reauth_issue(hass, entry)
     assert not entry.runtime_data.coordinator.data.linked
@@ -829,6 +834,8 @@ async def test_actions_are_registered_without_entries(hass: HomeAssistant) -> No
         "check_phone",
         "check_phones",
         "logout",
+        "get_outbox",
+        "clear_outbox",
     }
     await call_fails(
         hass,

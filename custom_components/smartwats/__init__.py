@@ -19,6 +19,7 @@ from .coordinator import SmartwatsLinkCoordinator
 from .entity import instance_device_info
 from .media import async_setup_media
 from .migrate import async_migrate_entry
+from .outbox import Outbox
 from .models import SmartwatsConfigEntry, SmartwatsRuntimeData, async_create_client
 from .repairs import async_delete_relogin_issue
 from .sender import SmartwatsSender
@@ -74,7 +75,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartwatsConfigEntry) ->
     coordinator = SmartwatsLinkCoordinator(hass, entry, client)
     await coordinator.async_config_entry_first_refresh()
     stats = MessageStats()
-    sender = SmartwatsSender(hass, entry, client, coordinator, stats)
+    outbox = Outbox(hass, entry.entry_id)
+    await outbox.async_load()
+    sender = SmartwatsSender(
+        hass, entry, client, coordinator=coordinator, stats=stats, outbox=outbox
+    )
     entry.async_on_unload(sender.async_stop)
     webhook = WebhookRegistration(hass, entry, client, coordinator)
     entry.async_on_unload(webhook.async_stop)
@@ -93,6 +98,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartwatsConfigEntry) ->
     # waited, then the new ones.
     processor = PostProcessor(hass, entry, inbox, coordinator, stats)
     entry.async_on_unload(inbox.async_attach(processor))
+    # And what waited in the outbox, once the gateway can take it.
+    sender.async_start()
     return True
 
 
@@ -137,6 +144,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: SmartwatsConfigEntry) -
     """Delete the cloudhook and turn the gateway's webhook off (best effort, never fails)."""
     async_delete_relogin_issue(hass, entry)
     async_unregister_webhook(hass, entry)
+    await Outbox(hass, entry.entry_id).async_delete()
     try:
         client = async_create_client(hass, entry.data, entry.options)
     except ValueError as err:

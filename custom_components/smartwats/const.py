@@ -28,6 +28,10 @@ CONF_ALLOWED_EVENTS: Final = "allowed_events"
 CONF_DEFAULT_COUNTRY_CODE: Final = "default_country_code"
 CONF_SEND_INTERVAL: Final = "send_interval"
 CONF_INCLUDE_OWN_MESSAGES: Final = "include_own_messages"
+# How long a message that cannot be sent now may wait in the outbox (seconds; 0: now or fail).
+CONF_OUTBOX_VALID_FOR: Final = "outbox_valid_for"
+DEFAULT_OUTBOX_VALID_FOR: Final = 3600
+MAX_OUTBOX_VALID_FOR: Final = 604800
 
 # Config subentries: one per recipient (a number or a group), each with a notify entity.
 SUBENTRY_RECIPIENT: Final = "recipient"
@@ -57,6 +61,9 @@ ISSUE_RELOGIN_REQUIRED: Final = "relogin_required"
 
 # Sending (actions, notify entities, the send queue).
 EVENT_MESSAGE_SENT: Final = "smartwats_message_sent"
+EVENT_MESSAGE_FAILED: Final = "smartwats_message_failed"
+# Repair issue raised while the oldest queued message has waited this long for a relink.
+ISSUE_OUTBOX_STALLED: Final = "outbox_stalled"
 # Served media (local files, camera snapshots, media-source items): how long a signed URL
 # lives, and how many can wait to be fetched at once (the oldest goes first).
 MEDIA_URL_TTL: Final = timedelta(minutes=5)

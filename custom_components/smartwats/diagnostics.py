@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any, Final, cast
 
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.const import CONF_ACCESS_TOKEN, CONF_NAME, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 
 from .const import CONF_CLOUDHOOK_URL, CONF_INSTANCE_ID, CONF_PHONE, CONF_TARGET
 from .models import SmartwatsConfigEntry
@@ -67,6 +69,7 @@ async def async_get_config_entry_diagnostics(
             "update_interval": None if interval is None else interval.total_seconds(),
         },
         "webhook": _webhook(hass, entry),
+        "outbox": _outbox(entry),
     }
     return _scrub(async_redact_data(diagnostics, TO_REDACT), _secrets(entry))
 
@@ -87,6 +90,19 @@ def _webhook(hass: HomeAssistant, entry: SmartwatsConfigEntry) -> dict[str, Any]
             "dropped": inbox.dropped,
             "recent_ids": len(inbox.recent_ids),
         },
+    }
+
+
+def _outbox(entry: SmartwatsConfigEntry) -> dict[str, Any]:
+    """Describe what waits in the outbox: counts, ages and types (never targets or contents)."""
+    sender = entry.runtime_data.sender
+    now = dt_util.utcnow().timestamp()
+    items = list(sender.outbox)
+    return {
+        "waiting": len(items),
+        "types": dict(Counter(item.message.type for item in items)),
+        "oldest_age": round(now - items[0].queued_at) if items else None,
+        "circuit_open": sender.next_attempt is not None,
     }
 
 

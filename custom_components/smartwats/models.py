@@ -26,7 +26,7 @@ class SmartwatsRuntimeData:
     client: SmartwatsClient
     # Whether the instance is linked (probed), and its QR code while it is not.
     coordinator: SmartwatsLinkCoordinator
-    # The paced send queue of the instance.
+    # The paced send queue of the instance, and what waits in it.
     sender: SmartwatsSender
     # Counters of messages sent, failed and received.
     stats: MessageStats
@@ -54,4 +54,6 @@ def async_create_client(
         data.get(CONF_INSTANCE_ID) or None,
         base_url=data.get(CONF_BASE_URL) or DEFAULT_BASE_URL,
         default_country_code=default_country_code(options or {}),
+        # A send that cannot connect fails at once: the outbox retries it (sender.py).
+        send_retry_attempts=0,
     )

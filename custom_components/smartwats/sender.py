@@ -1,4 +1,4 @@
-"""The send queue of one SmartWats instance: order, pacing, events, counters and errors.
+"""The send queue of one SmartWats instance: order, pacing, the outbox, events, counters, errors.
 
 Every message of an instance (actions and notify entities alike) goes through its sender. One
 call's messages are sent one after the other, calls in the order they arrived (a fair lock), and
@@ -8,6 +8,11 @@ is attempted even when others fail; a message whose outcome is unknown (it may h
 reported as such and never sent again. When the entry unloads, the messages not sent yet fail at
 once and the ones sent keep their ids. Other requests that WhatsApp watches for abuse (number
 checks) wait their turn in the same queue (`SmartwatsSender.async_call`).
+
+A message that cannot be delivered now (the gateway cannot be reached, the session is not linked,
+the entry is stopping, or its turn would take more than `TURN_WAIT`) goes to the instance's
+outbox (outbox.py) instead of failing, unless it was sent with ``valid_for`` 0; a delivery task
+sends what waits there, oldest first, through the same paced queue, once the gateway can take it.
 
 A message is an `OutgoingMessage` value (messages.py); `async_send_message` is the one place that
 turns it into a call of the client.
@@ -19,22 +24,38 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
+from typing import Final
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import Context, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.helpers.event import async_call_later
+from homeassistant.util import dt as dt_util
 
-from .api import AlbumItem, SendResult, SmartwatsClient, SmartwatsError
+from .api import (
+    AlbumItem,
+    SendResult,
+    SmartwatsClient,
+    SmartwatsConnectionError,
+    SmartwatsError,
+    SmartwatsLoggedOutError,
+    SmartwatsNotLinkedError,
+    SmartwatsOutcomeUnknownError,
+)
 from .const import (
     CONF_INSTANCE_ID,
     CONF_SEND_INTERVAL,
     DEFAULT_SEND_INTERVAL,
     DOMAIN,
+    EVENT_MESSAGE_FAILED,
     EVENT_MESSAGE_SENT,
+    ISSUE_OUTBOX_STALLED,
     LOGGER,
 )
 from .coordinator import SmartwatsLinkCoordinator
-from .errors import ha_error
+from .errors import ha_error, translation_key
 from .messages import (
     AlbumMessage,
     AudioMessage,
@@ -46,6 +67,7 @@ from .messages import (
     TextMessage,
     serves_media,
 )
+from .outbox import FIRST_BACKOFF, MAX_BACKOFF, Outbox, OutboxItem
 from .stats import MessageStats
 from .urls import async_reachable_base_url
 
@@ -98,6 +120,18 @@ async def async_send_message(  # noqa: PLR0911 - one return per kind of message
             )
 
 
+# A send action waits at most this long for its messages' turn; what still waits then goes to
+# the outbox (when it may wait).
+TURN_WAIT: Final = 30.0
+# The outbox_stalled repair: the oldest message has waited this long for a relink.
+STALLED_AFTER: Final = 15 * 60.0
+
+
+def signal_outbox_changed(entry_id: str) -> str:
+    """Return the dispatcher signal sent when the entry's outbox changes (for its sensor)."""
+    return f"{DOMAIN}_{entry_id}_outbox"
+
+
 @dataclass(frozen=True, slots=True)
 class SentMessage:
     """A message the gateway accepted."""
@@ -106,18 +140,28 @@ class SentMessage:
     message_id: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class QueuedMessage:
+    """A message that waits in the outbox."""
+
+    target: str
+    outbox_id: str
+
+
 @dataclass(slots=True, kw_only=True)
 class SendOutcome:
-    """What a batch of messages came to: the messages sent and the failed targets with why."""
+    """What a batch came to: the messages sent, queued, and the failed targets with why."""
 
     total: int
     sent: list[SentMessage] = field(default_factory=list)
+    queued: list[QueuedMessage] = field(default_factory=list)
     failures: list[tuple[str, HomeAssistantError]] = field(default_factory=list)
 
     def merge(self, other: SendOutcome) -> None:
         """Add another batch's outcome (from another instance) to this one."""
         self.total += other.total
         self.sent += other.sent
+        self.queued += other.queued
         self.failures += other.failures
 
     def raise_for_failures(self) -> None:
@@ -137,18 +181,28 @@ class SendOutcome:
         )
 
 
+class _MayWaitError(Exception):
+    """The message cannot be sent now (unreachable, not linked, stopping): it may wait."""
+
+    def __init__(self, error: HomeAssistantError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class SmartwatsSender:
-    """The paced send queue of one config entry (one gateway instance)."""
+    """The paced send queue of one config entry (one gateway instance), with its outbox."""
 
     def __init__(
         self,
         hass: HomeAssistant,
         entry: ConfigEntry,
         client: SmartwatsClient,
+        *,
         coordinator: SmartwatsLinkCoordinator,
         stats: MessageStats,
+        outbox: Outbox,
     ) -> None:
-        """Set up the queue; it runs in the callers' tasks, so there is nothing to start."""
+        """Set up the queue; `async_start` starts the delivery of the outbox."""
         self.hass = hass
         self.entry = entry
         self.client = client
@@ -156,54 +210,86 @@ class SmartwatsSender:
         # that the answer of a request under way then is still counted and acted on.
         self._coordinator = coordinator
         self._stats = stats
+        self.outbox = outbox
         # asyncio.Lock wakes its waiters first come, first served: calls keep their order.
         self._lock = asyncio.Lock()
         self._stopped = asyncio.Event()
         self._next_at = 0.0
+        # The circuit breaker: open until this timestamp, after this many failures.
+        self._open_until = 0.0
+        self._failures = 0
+        self._unsubscribe: CALLBACK_TYPE | None = None
+        # The delivery of the outbox: a task while there is something to do, else a timer.
+        self._task: asyncio.Task[None] | None = None
+        self._again = False
+        self._timer: CALLBACK_TYPE | None = None
 
     @property
     def interval(self) -> float:
         """Seconds between the answer to one request and the next request."""
         return float(self.entry.options.get(CONF_SEND_INTERVAL, DEFAULT_SEND_INTERVAL))
 
+    @property
+    def next_attempt(self) -> float | None:
+        """When the circuit lets a request through again (a timestamp), or None when closed."""
+        return self._open_until if self._open_until > dt_util.utcnow().timestamp() else None
+
+    @callback
+    def async_start(self) -> None:
+        """Start delivering the outbox; the circuit closes whenever the session shows life."""
+        self._unsubscribe = self._coordinator.async_add_listener(self._async_link_changed)
+        self._async_deliver_soon()
+
     @callback
     def async_stop(self) -> None:
-        """Stop the queue (the entry unloads): waiting messages and requests fail at once."""
+        """Stop the queue (the entry unloads): waiting messages go to the outbox or fail."""
         self._stopped.set()
+        self._async_cancel_timer()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    @callback
+    def _async_link_changed(self) -> None:
+        if self._coordinator.data.linked and self._coordinator.reachable:
+            self._open_until, self._failures = 0.0, 0
+            self._async_deliver_soon()
+
+    # -- sending ----------------------------------------------------------------------------------
 
     async def async_send(
         self,
         targets: Sequence[str],
         message: OutgoingMessage,
         *,
+        valid_for: float = 0.0,
         context: Context | None = None,
     ) -> SendOutcome:
-        """Send the message to each target in order, paced; return what was sent and what failed.
+        """Send the message to each target in order, paced; return what was sent, queued, failed.
 
-        Never raises for a target: when the queue stops (the entry unloads) meanwhile, the
-        targets not sent to yet fail with `sender_stopped` and the ones sent keep their ids.
+        With ``valid_for`` above 0, a message that cannot be delivered now waits in the outbox
+        that long (its turn waits at most `TURN_WAIT`); with 0 it fails at once. Never raises
+        for a target, except `OutboxFullError` or a failed save of the outbox, when nothing of
+        the waiting ones was queued.
         """
         outcome = SendOutcome(total=len(targets))
-        base_url = None
-        if serves_media(message):
-            base_url = async_reachable_base_url(self.hass, self.client.base_url, allow_cloud=True)
-        async with self._lock:
-            for target in targets:
-                if not await self._async_wait_turn():
-                    self._async_fail(outcome, target, self._stopped_error())
-                    continue
-                try:
-                    result = await async_send_message(
-                        self.hass, self.client, target, message, base_url
-                    )
-                except (SmartwatsError, ValueError) as err:
-                    LOGGER.debug("Sending %s to %s failed: %s", message.type, target, err)
-                    self._coordinator.async_gateway_failed(err)
-                    self._async_fail(outcome, target, ha_error(err))
-                else:
-                    self._async_sent(outcome, target, message, result, context)
-                finally:
-                    self._next_at = self.hass.loop.time() + self.interval
+        may_wait = valid_for > 0
+        deadline = self.hass.loop.time() + TURN_WAIT
+        waiting = list(targets)
+        if not (may_wait and self._must_wait()) and await self._async_acquire(
+            deadline if may_wait else None
+        ):
+            try:
+                waiting = await self._async_send_in_turn(
+                    targets, message, deadline if may_wait else None, outcome, context
+                )
+            finally:
+                self._lock.release()
+        if waiting:
+            for item in await self.outbox.async_add(waiting, message, valid_for):
+                outcome.queued.append(QueuedMessage(item.target, item.outbox_id))
+            self._async_outbox_changed()
+            self._async_deliver_soon()
         return outcome
 
     async def async_call[T](self, request: Callable[[SmartwatsClient], Awaitable[T]]) -> T:
@@ -220,6 +306,97 @@ class SmartwatsSender:
             finally:
                 self._next_at = self.hass.loop.time() + self.interval
 
+    async def _async_send_in_turn(
+        self,
+        targets: Sequence[str],
+        message: OutgoingMessage,
+        deadline: float | None,
+        outcome: SendOutcome,
+        context: Context | None,
+    ) -> list[str]:
+        """Send to each target (the lock is held); return the targets whose message may wait.
+
+        ``deadline`` (event-loop time) is given when messages may wait: those that cannot be
+        sent now, or whose turn comes after it, then wait instead of failing.
+        """
+        waiting: list[str] = []
+        base_url = None
+        if serves_media(message):
+            base_url = async_reachable_base_url(self.hass, self.client.base_url, allow_cloud=True)
+        for target in targets:
+            if deadline is not None and (
+                self._must_wait()
+                or self.outbox.holds_target(target)
+                or self.hass.loop.time() > deadline
+            ):
+                waiting.append(target)
+                continue
+            try:
+                result = await self._async_send_one(target, message, base_url)
+            except _MayWaitError as wait:
+                if deadline is not None:
+                    waiting.append(target)
+                else:
+                    self._async_fail(target, message, wait.error, outcome, context)
+            except HomeAssistantError as error:
+                self._async_fail(target, message, error, outcome, context)
+            else:
+                self._async_sent(target, message, result, context=context)
+                outcome.sent.append(SentMessage(target, result.message_id))
+        return waiting
+
+    def _must_wait(self) -> bool:
+        """Whether a message has no chance now (circuit open, not linked, stopping)."""
+        return (
+            self._stopped.is_set()
+            or dt_util.utcnow().timestamp() < self._open_until
+            or not self._coordinator.data.linked
+        )
+
+    async def _async_acquire(self, deadline: float | None) -> bool:
+        """Take the queue's lock, by ``deadline`` (event-loop time) if one is given."""
+        if deadline is None:
+            await self._lock.acquire()
+            return True
+        try:
+            async with asyncio.timeout_at(deadline):
+                await self._lock.acquire()
+        except TimeoutError:
+            return False
+        return True
+
+    async def _async_send_one(
+        self, target: str, message: OutgoingMessage, base_url: str | None
+    ) -> SendResult:
+        """Send in the queue's turn (the lock is held); raise `_MayWaitError` when it may wait."""
+        if not await self._async_wait_turn():
+            raise _MayWaitError(self._stopped_error())
+        try:
+            return await async_send_message(self.hass, self.client, target, message, base_url)
+        except SmartwatsOutcomeUnknownError as err:
+            # Perhaps sent: never again.
+            raise ha_error(err) from err
+        except SmartwatsConnectionError as err:
+            # Surely not sent: the gateway is unreachable now (or said it cannot send now).
+            self._async_open_circuit(err)
+            raise _MayWaitError(ha_error(err)) from err
+        except (SmartwatsLoggedOutError, SmartwatsNotLinkedError) as err:
+            self._coordinator.async_gateway_failed(err)
+            raise _MayWaitError(ha_error(err)) from err
+        except (SmartwatsError, ValueError) as err:
+            LOGGER.debug("Sending %s to %s failed: %s", message.type, target, err)
+            self._coordinator.async_gateway_failed(err)
+            raise ha_error(err) from err
+        finally:
+            self._next_at = self.hass.loop.time() + self.interval
+
+    @callback
+    def _async_open_circuit(self, err: Exception) -> None:
+        backoff = min(FIRST_BACKOFF * 2**self._failures, MAX_BACKOFF)
+        self._failures += 1
+        self._open_until = dt_util.utcnow().timestamp() + backoff
+        LOGGER.debug("The gateway is unreachable (%s): no request for %.0f s", err, backoff)
+
     async def _async_wait_turn(self) -> bool:
         """Wait until `send_interval` has passed since the last request; False once stopped."""
         delay = self._next_at - self.hass.loop.time()
@@ -229,16 +406,140 @@ class SmartwatsSender:
                     await self._stopped.wait()
         return not self._stopped.is_set()
 
+    # -- the outbox ------------------------------------------------------------------------------
+
+    @callback
+    def _async_deliver_soon(self) -> None:
+        """Deliver what waits, in a task of its own (one at a time; asked again, it runs again)."""
+        if self._stopped.is_set() or not len(self.outbox):
+            return
+        if self._task is not None and not self._task.done():
+            self._again = True
+            return
+        self._async_cancel_timer()
+        self._task = self.entry.async_create_background_task(
+            self.hass, self._async_deliver(), f"{DOMAIN} outbox delivery"
+        )
+
+    async def _async_deliver(self) -> None:
+        """Send what waits in the outbox, oldest first; then wait for a timer or news."""
+        delay: float | None = None
+        self._again = True
+        while self._again and not self._stopped.is_set():
+            self._again = False
+            delay = await self._async_deliver_some()
+        if delay is not None and not self._stopped.is_set():
+            self._timer = async_call_later(self.hass, max(delay, 0.0), self._async_timer_fired)
+
+    @callback
+    def _async_timer_fired(self, _now: object) -> None:
+        self._timer = None
+        self._async_deliver_soon()
+
+    @callback
+    def _async_cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer()
+            self._timer = None
+
+    async def _async_deliver_some(self) -> float | None:
+        """Deliver (or expire) what can be now; return how long until it is worth looking again."""
+        while (item := self.outbox.oldest()) is not None and not self._stopped.is_set():
+            now = dt_util.utcnow().timestamp()
+            if now >= item.expires_at:
+                await self._async_end(item, "expired", None)
+                continue
+            self._async_check_stalled(item, now)
+            if now < self._open_until:
+                return min(self._open_until - now, item.expires_at - now)
+            if not self._coordinator.data.linked:
+                return item.expires_at - now
+            async with self._lock:
+                try:
+                    result = await self._async_send_one(
+                        item.target, item.message, self._base_url(item)
+                    )
+                except _MayWaitError:
+                    continue  # circuit open, not linked or stopping: looked at again above
+                except HomeAssistantError as error:
+                    cause = error.__cause__
+                    reason = translation_key(cause) if isinstance(cause, Exception) else "rejected"
+                    await self._async_end(item, reason, error)
+                    continue
+            queued_for = now - item.queued_at
+            self._async_sent(
+                item.target,
+                item.message,
+                result,
+                outbox_id=item.outbox_id,
+                queued_for=queued_for,
+            )
+            await self.outbox.async_remove([item])
+            self._async_outbox_changed()
+        ir.async_delete_issue(self.hass, DOMAIN, _stalled_issue_id(self.entry.entry_id))
+        return None
+
+    def _base_url(self, item: OutboxItem) -> str | None:
+        if not serves_media(item.message):
+            return None
+        return async_reachable_base_url(self.hass, self.client.base_url, allow_cloud=True)
+
+    async def _async_end(
+        self, item: OutboxItem, reason: str, error: HomeAssistantError | None
+    ) -> None:
+        """End a queued message without sending it (expired, failed, cleared)."""
+        await self.outbox.async_remove([item])
+        self._stats.async_count_failed()
+        self._async_fire_failed(item.target, item.message, reason, error, outbox_id=item.outbox_id)
+        self._async_outbox_changed()
+
+    async def async_clear(self, outbox_id: str | None, target: str | None) -> list[OutboxItem]:
+        """Remove waiting messages (all, one, or a target's); each ends as ``cleared``."""
+        items = [
+            item
+            for item in self.outbox
+            if (outbox_id is None or item.outbox_id == outbox_id)
+            and (target is None or item.target == target)
+        ]
+        for item in items:
+            await self._async_end(item, "cleared", None)
+        return items
+
+    @callback
+    def _async_check_stalled(self, item: OutboxItem, now: float) -> None:
+        """Raise the outbox_stalled repair while a relink is what the oldest message waits for."""
+        issue_id = _stalled_issue_id(self.entry.entry_id)
+        if now - item.queued_at > STALLED_AFTER and not self._coordinator.data.linked:
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                issue_id,
+                is_fixable=False,
+                is_persistent=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key=ISSUE_OUTBOX_STALLED,
+                translation_placeholders={"name": self.entry.title},
+            )
+        else:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+
+    @callback
+    def _async_outbox_changed(self) -> None:
+        async_dispatcher_send(self.hass, signal_outbox_changed(self.entry.entry_id))
+
+    # -- reporting -------------------------------------------------------------------------------
+
     @callback
     def _async_sent(
         self,
-        outcome: SendOutcome,
         target: str,
         message: OutgoingMessage,
         result: SendResult,
-        context: Context | None,
+        *,
+        context: Context | None = None,
+        outbox_id: str | None = None,
+        queued_for: float = 0.0,
     ) -> None:
-        outcome.sent.append(SentMessage(target, result.message_id))
         self._stats.async_count_sent()
         # Only a live session sends: evidence that the instance is linked.
         self._coordinator.async_set_linked()
@@ -250,14 +551,55 @@ class SmartwatsSender:
                 "message_id": result.message_id,
                 "target": target,
                 "type": message.type,
+                "outbox_id": outbox_id,
+                "queued_for": round(queued_for, 3),
             },
             context=context,
         )
 
     @callback
-    def _async_fail(self, outcome: SendOutcome, target: str, error: HomeAssistantError) -> None:
+    def _async_fail(
+        self,
+        target: str,
+        message: OutgoingMessage,
+        error: HomeAssistantError,
+        outcome: SendOutcome,
+        context: Context | None,
+    ) -> None:
         outcome.failures.append((target, error))
         self._stats.async_count_failed()
+        cause = error.__cause__
+        reason = (
+            translation_key(cause)
+            if isinstance(cause, Exception)
+            else error.translation_key or "rejected"
+        )
+        self._async_fire_failed(target, message, reason, error, context=context)
+
+    @callback
+    def _async_fire_failed(
+        self,
+        target: str,
+        message: OutgoingMessage,
+        reason: str,
+        error: HomeAssistantError | None,
+        *,
+        outbox_id: str | None = None,
+        context: Context | None = None,
+    ) -> None:
+        self.hass.bus.async_fire(
+            EVENT_MESSAGE_FAILED,
+            {
+                "config_entry_id": self.entry.entry_id,
+                "instance_id": self.entry.data[CONF_INSTANCE_ID],
+                "target": target,
+                "type": message.type,
+                "outbox_id": outbox_id,
+                "reason": reason,
+                "error": None if error is None else str(error),
+            },
+            context=context,
+        )
 
     def _stopped_error(self) -> HomeAssistantError:
         return HomeAssistantError(
@@ -265,3 +607,7 @@ class SmartwatsSender:
             translation_key="sender_stopped",
             translation_placeholders={"name": self.entry.title},
         )
+
+
+def _stalled_issue_id(entry_id: str) -> str:
+    return f"{ISSUE_OUTBOX_STALLED}_{entry_id}"

@@ -8,15 +8,19 @@ from typing import Any
 
 from homeassistant.components.sensor import (
     RestoreSensor,
+    SensorEntity,
     SensorEntityDescription,
     SensorStateClass,
 )
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
 
 from .entity import SmartwatsInstanceEntity
 from .models import SmartwatsConfigEntry
+from .sender import signal_outbox_changed
 from .stats import MessageStats
 
 # Counters change only when messages pass; nothing is polled.
@@ -95,6 +99,7 @@ async def async_setup_entry(
 ) -> None:
     """Add the message sensors of an instance."""
     async_add_entities(SmartwatsSensor(entry, description) for description in SENSORS)
+    async_add_entities([SmartwatsOutboxSensor(entry)])
 
 
 class SmartwatsSensor(SmartwatsInstanceEntity, RestoreSensor):
@@ -139,3 +144,46 @@ class SmartwatsSensor(SmartwatsInstanceEntity, RestoreSensor):
     def _async_stats_changed(self) -> None:
         """Write the state: a counter's when it changed, the last message's at every change."""
         self.async_write_ha_state()
+
+
+class SmartwatsOutboxSensor(SmartwatsInstanceEntity, SensorEntity):
+    """How many messages wait in the instance's outbox, with the oldest's age as attribute."""
+
+    _attr_translation_key = "outbox"
+    _attr_entity_category = EntityCategory.DIAGNOSTIC
+    _attr_state_class = SensorStateClass.MEASUREMENT
+
+    def __init__(self, entry: SmartwatsConfigEntry) -> None:
+        """Describe the sensor of the entry's outbox."""
+        super().__init__(entry, "outbox")
+        self._sender = entry.runtime_data.sender
+
+    @property
+    def native_value(self) -> int:
+        """Return how many messages wait."""
+        return len(self._sender.outbox)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """The oldest message's age (seconds) and when the gateway is tried again (or None)."""
+        oldest = self._sender.outbox.oldest()
+        next_attempt = self._sender.next_attempt
+        return {
+            "oldest_age": None
+            if oldest is None
+            else round(dt_util.utcnow().timestamp() - oldest.queued_at),
+            "next_attempt": None
+            if next_attempt is None
+            else dt_util.utc_from_timestamp(next_attempt).isoformat(),
+        }
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the outbox."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass,
+                signal_outbox_changed(self._sender.entry.entry_id),
+                self.async_write_ha_state,
+            )
+        )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Final
 
 from homeassistant.const import (
@@ -31,11 +32,18 @@ from homeassistant.core import (
 )
 from homeassistant.helpers import config_validation as cv, entity_registry as er
 from homeassistant.helpers.service import async_get_config_entry, async_register_admin_service
+from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonValueType
 import voluptuous as vol
 
 from .api import InvalidPhoneNumberError, SmartwatsClient, normalize_phone
-from .const import CONF_TARGET, DOMAIN
+from .const import (
+    CONF_OUTBOX_VALID_FOR,
+    CONF_TARGET,
+    DEFAULT_OUTBOX_VALID_FOR,
+    DOMAIN,
+    MAX_OUTBOX_VALID_FOR,
+)
 from .errors import gateway_errors
 from .media import MediaSource, async_prepare_media
 from .messages import (
@@ -51,6 +59,7 @@ from .messages import (
     validation_error,
 )
 from .models import SmartwatsConfigEntry, default_country_code
+from .outbox import OutboxItem
 from .sender import SendOutcome
 from .urls import async_reachable_base_url
 
@@ -65,6 +74,8 @@ SERVICE_GET_GROUPS: Final = "get_groups"
 SERVICE_CHECK_PHONE: Final = "check_phone"
 SERVICE_CHECK_PHONES: Final = "check_phones"
 SERVICE_LOGOUT: Final = "logout"
+SERVICE_GET_OUTBOX: Final = "get_outbox"
+SERVICE_CLEAR_OUTBOX: Final = "clear_outbox"
 
 ATTR_TARGET: Final = "target"
 ATTR_MESSAGE: Final = "message"
@@ -88,12 +99,16 @@ ATTR_FOOTER: Final = "footer"
 ATTR_CARDS: Final = "cards"
 ATTR_PHONE: Final = "phone"
 ATTR_PHONES: Final = "phones"
+ATTR_VALID_FOR: Final = "valid_for"
+ATTR_OUTBOX_ID: Final = "outbox_id"
 
 MAX_CHECK_PHONES: Final = 50
 
 _ENTRY_SCHEMA: Final = {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
 _TARGET_SCHEMA: Final = {
     **_ENTRY_SCHEMA,
+    # Seconds (or a duration) a message that cannot be sent now may wait in the outbox.
+    vol.Optional(ATTR_VALID_FOR): vol.All(cv.time_period, cv.positive_timedelta),
     vol.Optional(ATTR_TARGET): vol.All(cv.ensure_list, [cv.string]),
     vol.Optional(ATTR_ENTITY_ID): cv.entity_ids,
 }
@@ -153,6 +168,13 @@ SEND_CAROUSEL_SCHEMA: Final = vol.Schema(
     }
 )
 ENTRY_ONLY_SCHEMA: Final = vol.Schema(_ENTRY_SCHEMA)
+CLEAR_OUTBOX_SCHEMA: Final = vol.Schema(
+    {
+        **_ENTRY_SCHEMA,
+        vol.Optional(ATTR_OUTBOX_ID): cv.string,
+        vol.Optional(ATTR_TARGET): cv.string,
+    }
+)
 CHECK_PHONE_SCHEMA: Final = vol.Schema({**_ENTRY_SCHEMA, vol.Required(ATTR_PHONE): cv.string})
 CHECK_PHONES_SCHEMA: Final = vol.Schema(
     {
@@ -241,7 +263,12 @@ async def _async_send(
     outcome = SendOutcome(total=0)
     for result in await asyncio.gather(
         *(
-            entry.runtime_data.sender.async_send(entry_targets, message, context=call.context)
+            entry.runtime_data.sender.async_send(
+                entry_targets,
+                message,
+                valid_for=_valid_for(call, entry),
+                context=call.context,
+            )
             for entry, entry_targets in targets.by_entry.values()
         )
     ):
@@ -249,11 +276,31 @@ async def _async_send(
     outcome.raise_for_failures()
     if not call.return_response:
         return None
-    return {
-        "messages": [
-            {"target": message.target, "message_id": message.message_id} for message in outcome.sent
-        ]
-    }
+    messages: list[JsonValueType] = [
+        {"target": sent.target, "message_id": sent.message_id, "status": "sent"}
+        for sent in outcome.sent
+    ]
+    messages += [
+        {
+            "target": queued.target,
+            "message_id": None,
+            "status": "queued",
+            "outbox_id": queued.outbox_id,
+        }
+        for queued in outcome.queued
+    ]
+    return {"messages": messages}
+
+
+def _valid_for(call: ServiceCall, entry: SmartwatsConfigEntry) -> float:
+    """Return how long the call's messages may wait in the outbox (seconds)."""
+    given: timedelta | None = call.data.get(ATTR_VALID_FOR)
+    if given is None:
+        return float(entry.options.get(CONF_OUTBOX_VALID_FOR, DEFAULT_OUTBOX_VALID_FOR))
+    seconds = given.total_seconds()
+    if seconds > MAX_OUTBOX_VALID_FOR:
+        raise validation_error("valid_for_too_long", max=MAX_OUTBOX_VALID_FOR)
+    return seconds
 
 
 async def _async_send_text(call: ServiceCall) -> ServiceResponse:
@@ -378,6 +425,30 @@ async def _async_paced[T](
         return await runtime.sender.async_call(request)
 
 
+def _outbox_item(item: OutboxItem) -> JsonValueType:
+    return {
+        "outbox_id": item.outbox_id,
+        "target": item.target,
+        "type": item.message.type,
+        "queued_at": dt_util.utc_from_timestamp(item.queued_at).isoformat(),
+        "expires_at": dt_util.utc_from_timestamp(item.expires_at).isoformat(),
+    }
+
+
+async def _async_get_outbox(call: ServiceCall) -> ServiceResponse:
+    entry = _entry(call.hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
+    return {"messages": [_outbox_item(item) for item in entry.runtime_data.sender.outbox]}
+
+
+async def _async_clear_outbox(call: ServiceCall) -> ServiceResponse:
+    entry = _entry(call.hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
+    target = call.data.get(ATTR_TARGET)
+    if target is not None:
+        target = _normalize(entry, target)
+    removed = await entry.runtime_data.sender.async_clear(call.data.get(ATTR_OUTBOX_ID), target)
+    return {"messages": [_outbox_item(item) for item in removed]}
+
+
 async def _async_logout(call: ServiceCall) -> None:
     entry = _entry(call.hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
     coordinator = entry.runtime_data.coordinator
@@ -405,6 +476,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         )
     read_actions = (
         (SERVICE_GET_GROUPS, _async_get_groups, ENTRY_ONLY_SCHEMA),
+        (SERVICE_GET_OUTBOX, _async_get_outbox, ENTRY_ONLY_SCHEMA),
         (SERVICE_CHECK_PHONE, _async_check_phone, CHECK_PHONE_SCHEMA),
         (SERVICE_CHECK_PHONES, _async_check_phones, CHECK_PHONES_SCHEMA),
     )
@@ -412,6 +484,13 @@ def async_setup_services(hass: HomeAssistant) -> None:
         hass.services.async_register(
             DOMAIN, name, handler, schema=schema, supports_response=SupportsResponse.ONLY
         )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_CLEAR_OUTBOX,
+        _async_clear_outbox,
+        schema=CLEAR_OUTBOX_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
     # Only an administrator may unlink the session: linking it again takes one.
     async_register_admin_service(
         hass, DOMAIN, SERVICE_LOGOUT, _async_logout, schema=ENTRY_ONLY_SCHEMA

@@ -90,6 +90,7 @@ class SmartwatsClient:
         qr_timeout: float = 45.0,
         retry_attempts: int = 3,
         retry_backoff: float = 1.0,
+        send_retry_attempts: int | None = None,
         default_country_code: str | None = None,
     ) -> None:
         """Set up the client; ``base_url`` may end with a slash or not (white-label gateways)."""
@@ -108,6 +109,11 @@ class SmartwatsClient:
         self._request_timeout = request_timeout
         self._qr_timeout = qr_timeout
         self._retry_attempts = retry_attempts
+        # A send that could not connect is retried this often (by default like reads); a
+        # caller that keeps its own queue of messages to retry later asks for 0.
+        self._send_retry_attempts = (
+            retry_attempts if send_retry_attempts is None else max(send_retry_attempts, 0)
+        )
         self._retry_backoff = retry_backoff
         self._default_country_code = default_country_code
 
@@ -365,7 +371,12 @@ class SmartwatsClient:
 
     async def _send(self, endpoint: str, body: Mapping[str, Any]) -> SendResult:
         return await self._call(
-            endpoint, method="POST", json_body=body, idempotent=False, parse=_send_result
+            endpoint,
+            method="POST",
+            json_body=body,
+            idempotent=False,
+            retry_attempts=self._send_retry_attempts,
+            parse=_send_result,
         )
 
     async def _call[T](
@@ -380,8 +391,10 @@ class SmartwatsClient:
         time_limit: float | None = None,
         needs_instance: bool = True,
         idempotent: bool = True,
+        retry_attempts: int | None = None,
     ) -> T:
         """Call ``endpoint`` (with retries) and return ``parse`` of its successful answer."""
+        attempts = self._retry_attempts if retry_attempts is None else retry_attempts
         params = {"access_token": self._access_token}
         if self.instance_id:
             params["instance_id"] = self.instance_id
@@ -406,7 +419,7 @@ class SmartwatsClient:
                 if not idempotent:
                     raise
                 failure = err
-            if retries >= self._retry_attempts:
+            if retries >= attempts:
                 break
             delay = self._retry_backoff * 2**retries
             retries += 1
@@ -415,7 +428,7 @@ class SmartwatsClient:
                 endpoint,
                 type(failure).__name__,
                 retries,
-                self._retry_attempts,
+                attempts,
                 delay,
             )
             await asyncio.sleep(delay)

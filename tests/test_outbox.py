@@ -1,0 +1,276 @@
+"""The outbox: what Home Assistant accepted reaches the phone once the gateway can take it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from unittest.mock import patch
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
+
+from custom_components.smartwats.const import (
+    CONF_SEND_INTERVAL,
+    DOMAIN,
+    EVENT_MESSAGE_FAILED,
+    EVENT_MESSAGE_SENT,
+    UNLINKED_POLL_INTERVAL,
+)
+from custom_components.smartwats.outbox import outbox_key
+from smartwats_emulator import Emulator, Fault
+
+from .conftest import RECIPIENT_MUM
+
+OTHER = "966557654321"
+
+
+@pytest.fixture
+async def entry(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, no_retry_delay: None
+) -> MockConfigEntry:
+    """The entry, without pauses between messages, set up."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, options={**mock_config_entry.options, CONF_SEND_INTERVAL: 0}
+    )
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    return mock_config_entry
+
+
+async def send(
+    hass: HomeAssistant, text: str, target: str = RECIPIENT_MUM, **data: Any
+) -> dict[str, Any]:
+    """Send a text and return the action's response."""
+    response = await hass.services.async_call(
+        DOMAIN,
+        "send_text",
+        {"target": target, "message": text, **data},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    return response
+
+
+def delivered(emulator: Emulator, instance_id: str) -> list[str]:
+    """The texts the gateway sent, in order."""
+    return [sent.payload["message"] for sent in emulator.state.instance(instance_id).sent]
+
+
+async def tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta) -> None:
+    """Let time pass and run what falls due."""
+    freezer.tick(delta)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def test_messages_during_an_outage_are_delivered_in_order_once(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    emulator: Emulator,
+    instance_id: str,
+    entry: MockConfigEntry,
+) -> None:
+    """100 messages while the gateway cannot send: none lost, in order, each exactly once."""
+    sent_events = async_capture_events(hass, EVENT_MESSAGE_SENT)
+    emulator.state.set_fault(instance_id, Fault("outage"))
+    responses = [await send(hass, f"m{number}") for number in range(100)]
+    statuses = {item["status"] for response in responses for item in response["messages"]}
+    assert statuses == {"queued"}
+    assert all(r["messages"][0]["outbox_id"] for r in responses)
+    assert len(entry.runtime_data.sender.outbox) == 100
+    # The circuit is open: after the first attempt, no request waits for the gateway.
+    attempts = [r for r in emulator.requests if r.endpoint == "send"]
+    assert len(attempts) == 1
+
+    emulator.state.set_fault(instance_id, None)
+    # The next link probe (30 s after the failed one, or at the circuit's retry) finds it back.
+    await tick(hass, freezer, UNLINKED_POLL_INTERVAL)
+    await tick(hass, freezer, timedelta(minutes=5))
+    assert delivered(emulator, instance_id) == [f"m{number}" for number in range(100)]
+    assert len(entry.runtime_data.sender.outbox) == 0
+    queued = [event for event in sent_events if event.data["outbox_id"] is not None]
+    assert len(queued) == 100
+    assert all(event.data["queued_for"] >= 0 for event in queued)
+
+
+async def test_live_sends_do_not_overtake_queued_ones(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    emulator: Emulator,
+    instance_id: str,
+    entry: MockConfigEntry,
+) -> None:
+    """A new message to a target that has queued ones waits behind them."""
+    emulator.state.set_fault(instance_id, Fault("outage", count=1))
+    assert (await send(hass, "first"))["messages"][0]["status"] == "queued"
+    sender = entry.runtime_data.sender
+    sender._open_until = 0.0  # the circuit's back-off has passed
+    # The gateway is back, but the older message to Mum goes first.
+    assert (await send(hass, "second"))["messages"][0]["status"] == "queued"
+    assert (await send(hass, "other", OTHER))["messages"][0]["status"] == "sent"
+    await tick(hass, freezer, timedelta(seconds=10))
+    texts = delivered(emulator, instance_id)
+    assert sorted(texts) == ["first", "other", "second"]
+    assert texts.index("first") < texts.index("second")
+
+
+async def test_valid_for_zero_fails_at_once(
+    hass: HomeAssistant, emulator: Emulator, instance_id: str, entry: MockConfigEntry
+) -> None:
+    """valid_for 0: now or fail, with the translated reason and a failed event."""
+    failed = async_capture_events(hass, EVENT_MESSAGE_FAILED)
+    emulator.state.set_fault(instance_id, Fault("outage"))
+    with pytest.raises(HomeAssistantError) as err:
+        await send(hass, "now", valid_for=0)
+    assert err.value.translation_key == "temporary_failure"
+    [event] = failed
+    assert event.data["reason"] == "temporary_failure"
+    assert event.data["outbox_id"] is None
+    assert len(entry.runtime_data.sender.outbox) == 0
+
+
+async def test_not_linked_queues_until_relinked(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    emulator: Emulator,
+    instance_id: str,
+    entry: MockConfigEntry,
+) -> None:
+    """Relogin required: the message waits; the session linked again sends it."""
+    emulator.state.unlink(instance_id)
+    assert (await send(hass, "while away"))["messages"][0]["status"] == "queued"
+    await hass.async_block_till_done()
+    assert not entry.runtime_data.coordinator.data.linked
+    emulator.state.link(instance_id)
+    await tick(hass, freezer, UNLINKED_POLL_INTERVAL)
+    assert delivered(emulator, instance_id) == ["while away"]
+
+
+async def test_expired_messages_fail(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    emulator: Emulator,
+    instance_id: str,
+    entry: MockConfigEntry,
+) -> None:
+    """A message that waited longer than valid_for is reported failed with reason expired."""
+    failed = async_capture_events(hass, EVENT_MESSAGE_FAILED)
+    emulator.state.set_fault(instance_id, Fault("outage"))
+    response = await send(hass, "short-lived", valid_for=60)
+    outbox_id = response["messages"][0]["outbox_id"]
+    await tick(hass, freezer, timedelta(seconds=61))
+    [event] = failed
+    assert event.data["reason"] == "expired"
+    assert event.data["outbox_id"] == outbox_id
+    emulator.state.set_fault(instance_id, None)
+    await tick(hass, freezer, timedelta(minutes=6))
+    assert delivered(emulator, instance_id) == []
+
+
+async def test_outcome_unknown_is_never_queued_or_resent(
+    hass: HomeAssistant, emulator: Emulator, instance_id: str, entry: MockConfigEntry
+) -> None:
+    """A send that may have reached the gateway fails as outcome_unknown; it is not queued."""
+    failed = async_capture_events(hass, EVENT_MESSAGE_FAILED)
+    emulator.state.set_fault(instance_id, Fault("timeout_after_send", count=1, delay=5))
+    with (
+        patch.object(entry.runtime_data.client, "_request_timeout", 0.2),
+        pytest.raises(HomeAssistantError) as err,
+    ):
+        await send(hass, "perhaps")
+    assert err.value.translation_key == "outcome_unknown"
+    assert [event.data["reason"] for event in failed] == ["outcome_unknown"]
+    assert len(entry.runtime_data.sender.outbox) == 0
+    assert delivered(emulator, instance_id) == ["perhaps"]
+
+
+async def test_get_and_clear_the_outbox(
+    hass: HomeAssistant, emulator: Emulator, instance_id: str, entry: MockConfigEntry
+) -> None:
+    """The outbox is listed, and cleared by id, by target or whole; each cleared one fails."""
+    failed = async_capture_events(hass, EVENT_MESSAGE_FAILED)
+    emulator.state.set_fault(instance_id, Fault("outage"))
+    first = (await send(hass, "a"))["messages"][0]["outbox_id"]
+    await send(hass, "b")
+    await send(hass, "c", OTHER)
+    listed = await hass.services.async_call(
+        DOMAIN, "get_outbox", {}, blocking=True, return_response=True
+    )
+    assert listed is not None
+    assert [item["target"] for item in listed["messages"]] == [RECIPIENT_MUM] * 2 + [OTHER]
+    assert listed["messages"][0]["outbox_id"] == first
+    assert listed["messages"][0]["type"] == "text"
+
+    async def clear(**data: Any) -> list[str]:
+        removed = await hass.services.async_call(
+            DOMAIN, "clear_outbox", data, blocking=True, return_response=True
+        )
+        assert removed is not None
+        return [item["outbox_id"] for item in removed["messages"]]
+
+    assert await clear(outbox_id=first) == [first]
+    assert len(await clear(target="+966 55 765 4321")) == 1
+    assert len(await clear()) == 1
+    assert [event.data["reason"] for event in failed] == ["cleared"] * 3
+    assert len(entry.runtime_data.sender.outbox) == 0
+
+
+async def test_outbox_full(
+    hass: HomeAssistant, emulator: Emulator, instance_id: str, entry: MockConfigEntry
+) -> None:
+    """Beyond its bound the outbox refuses, with a clear error: nothing dropped silently."""
+    emulator.state.set_fault(instance_id, Fault("outage"))
+    with patch("custom_components.smartwats.outbox.MAX_MESSAGES", 2):
+        await send(hass, "1")
+        await send(hass, "2")
+        with pytest.raises(HomeAssistantError) as err:
+            await send(hass, "3")
+    assert err.value.translation_key == "outbox_full"
+    assert len(entry.runtime_data.sender.outbox) == 2
+
+
+async def test_queued_messages_survive_a_reload(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    emulator: Emulator,
+    instance_id: str,
+    entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A queued message is on disk before the action returns, and sent after a reload."""
+    emulator.state.set_fault(instance_id, Fault("outage"))
+    await send(hass, "kept")
+    stored = hass_storage[outbox_key(entry.entry_id)]["data"]["items"]
+    assert [item["message"]["text"] for item in stored] == ["kept"]
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    emulator.state.set_fault(instance_id, None)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await tick(hass, freezer, timedelta(seconds=1))
+    assert delivered(emulator, instance_id) == ["kept"]
+
+
+async def test_a_corrupt_outbox_is_kept_aside(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An outbox that cannot be read is logged once and the entry still loads, empty."""
+    mock_config_entry.add_to_hass(hass)
+    hass_storage[outbox_key(mock_config_entry.entry_id)] = {
+        "version": 1,
+        "key": outbox_key(mock_config_entry.entry_id),
+        "data": {"items": [{"outbox_id": "x"}]},
+    }
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert len(mock_config_entry.runtime_data.sender.outbox) == 0
+    assert caplog.text.count("could not be read") == 1
