@@ -240,6 +240,7 @@ async def test_outbox_full(
 
 async def test_queued_messages_survive_a_reload(
     hass: HomeAssistant,
+    *,
     freezer: FrozenDateTimeFactory,
     emulator: Emulator,
     instance_id: str,

@@ -19,8 +19,8 @@ from .coordinator import SmartwatsLinkCoordinator
 from .entity import instance_device_info
 from .media import async_setup_media
 from .migrate import async_migrate_entry
-from .outbox import Outbox
 from .models import SmartwatsConfigEntry, SmartwatsRuntimeData, async_create_client
+from .outbox import Outbox
 from .repairs import async_delete_relogin_issue
 from .sender import SmartwatsSender
 from .services import async_setup_services
