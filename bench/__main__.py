@@ -17,12 +17,20 @@ from .inbound import InboundBench, async_bench_inbound
 from .memory import async_bench_memory
 from .outbound import OutboundBench, async_bench_outbound
 from .parser import bench_parser
+from .recovery import async_bench_recovery
 from .startup import bench_startup
 from .telegram import async_start_telegram
 
-BENCHMARKS = ("inbound", "outbound", "parser", "startup", "memory")
+BENCHMARKS = ("inbound", "outbound", "parser", "startup", "memory", "recovery")
 RESULTS = Path(__file__).resolve().parent / "results.json"
-QUICK = {"n_inbound": 500, "n_outbound": 200, "n_parser": 1000, "n_memory": 5000, "rounds": 2}
+QUICK = {
+    "n_inbound": 500,
+    "n_outbound": 200,
+    "n_parser": 1000,
+    "n_memory": 5000,
+    "n_recovery": 200,
+    "rounds": 2,
+}
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -32,6 +40,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--n-outbound", type=int, help="messages sent per round (1000)")
     parser.add_argument("--n-parser", type=int, help="parses of each body per round (10000)")
     parser.add_argument("--n-memory", type=int, help="posts of the memory figure (50000)")
+    parser.add_argument(
+        "--n-recovery", type=int, help="messages queued during the outage figure (1000)"
+    )
     parser.add_argument("--rounds", type=int, help="measured rounds after the warm-up (5)")
     parser.add_argument("--quick", action="store_true", help="small numbers, 2 rounds (< 1 min)")
     parser.add_argument(
@@ -42,7 +53,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--profile", type=Path, help="also profile one inbound and one outbound round into DIR"
     )
     args = parser.parse_args(argv)
-    defaults = {"n_inbound": 5000, "n_outbound": 1000, "n_parser": 10000, "n_memory": 50000}
+    defaults = {
+        "n_inbound": 5000,
+        "n_outbound": 1000,
+        "n_parser": 10000,
+        "n_memory": 50000,
+        "n_recovery": 1000,
+    }
     defaults["rounds"] = 5
     for name, value in (QUICK if args.quick else defaults).items():
         if getattr(args, name) is None:
@@ -104,6 +121,8 @@ async def _async_in_home(args: argparse.Namespace) -> dict[str, Any]:
             await _async_profile(home, args.profile, args.n_inbound)
         if "memory" in args.only:
             results["memory"] = await async_bench_memory(home, args.n_memory)
+        if "recovery" in args.only:
+            results["recovery"] = await async_bench_recovery(home, args.n_recovery)
     finally:
         await home.stop()
     return results
@@ -164,6 +183,13 @@ def table(results: dict[str, Any]) -> str:
             _line("  plain POST, HA's shared session", f["plain_ha_session"], 1),
             _line("  the integration's own", f["own_us_per_message"], 1),
         ]
+    if recovery := results.get("recovery"):
+        lines += [
+            "",
+            f"Outage recovery: {recovery['messages']} messages queued while the gateway was down",
+            f"  {'from its return to the last delivered':<32}{recovery['seconds']:>18.2f} s",
+            f"  {'delivered':<32}{recovery['messages_per_second']:>14,.0f} msg/s",
+        ]
     if parser := results.get("parser"):
         lines += ["", f"Parser alone: {parser['parses_per_round']} parses of each body per round"]
         lines += [_line(name, figure, 2) for name, figure in parser["figures"].items()]
@@ -218,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "startup" in args.only:
         print("start-up…", file=sys.stderr)
         results["startup"] = bench_startup(args.rounds)
-    if {"inbound", "outbound", "memory"} & set(args.only):
+    if {"inbound", "outbound", "memory", "recovery"} & set(args.only):
         print("inbound, outbound, memory…", file=sys.stderr)
         results |= run(lambda: _async_in_home(args))
     results["machine"]["load_average_at_end"] = list(os.getloadavg())

@@ -37,6 +37,8 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             "20",
             "--n-memory",
             "200",
+            "--n-recovery",
+            "20",
             "--rounds",
             "1",
             "--output",
@@ -136,3 +138,11 @@ def test_memory(results: dict[str, Any]) -> None:
     assert isinstance(memory["smartwats_rss_growth_mb"], float)
     assert isinstance(memory["floor_rss_growth_mb"], float)
     assert memory["recent_ids_remembered"] <= memory["recent_ids_bound"]
+
+
+def test_recovery(results: dict[str, Any]) -> None:
+    """Messages queued during an outage are all delivered once the gateway is back, and timed."""
+    recovery = results["recovery"]
+    assert recovery["messages"] == 20
+    assert recovery["seconds"] > 0
+    assert recovery["messages_per_second"] > 0

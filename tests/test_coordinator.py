@@ -349,7 +349,8 @@ async def test_stale_session_stays_logged_out_without_reloads(
             await hass.services.async_call(
                 DOMAIN,
                 "send_text",
-                {"target": "966501234567", "message": "Door open"},
+                # Now or fail: the outbox would queue it (tests/test_outbox.py).
+                {"target": "966501234567", "message": "Door open", "valid_for": 0},
                 blocking=True,
             )
         assert err.value.translation_key == "not_linked"

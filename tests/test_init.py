@@ -86,6 +86,7 @@ async def test_setup_entry(
         ("sensor", f"{instance_id}_messages_failed", device.id),
         ("sensor", f"{instance_id}_messages_received", device.id),
         ("sensor", f"{instance_id}_last_message", device.id),
+        ("sensor", f"{instance_id}_outbox", device.id),
     }
 
 

@@ -70,11 +70,11 @@ from custom_components.smartwats.api import SmartwatsClient
 from custom_components.smartwats.const import (
     CONF_SEND_INTERVAL,
     DOMAIN,
+    EVENT_MESSAGE_FAILED,
     EVENT_MESSAGE_RECEIVED,
     LINKED_POLL_INTERVAL,
 )
 from smartwats_emulator import Emulator, Fault
-from smartwats_emulator.params import SEND_ENDPOINTS
 from smartwats_emulator.wamessages import INBOUND_KINDS, build_inbound, received_message_payload
 from smartwats_emulator.webhooks import webhook_body
 
@@ -162,6 +162,9 @@ class Send:
     phase: str
     loaded: bool  # whether the entry was loaded when the send began
     message_ids: list[str | None] | None = None  # the response's ids, when it succeeded
+    # The response's status of each message ("sent", or "queued" in the outbox) and outbox ids.
+    statuses: list[str] | None = None
+    outbox_ids: list[str | None] | None = None
     error: BaseException | None = None
     missing_logged: bool = False  # Home Assistant logged that it skipped the entity
 
@@ -227,10 +230,18 @@ class Soak:
         self._numbers = itertools.count(1)
         self.steps = 0
         hass.bus.async_listen(EVENT_MESSAGE_RECEIVED, self._received)
+        # Queued messages that ended without being sent (expired, outcome unknown, ...).
+        self.failed_outbox: set[str] = set()
+        hass.bus.async_listen(EVENT_MESSAGE_FAILED, self._failed)
 
     @callback
     def _received(self, event: Event) -> None:
         self.fired[event.data["message_id"]] += 1
+
+    @callback
+    def _failed(self, event: Event) -> None:
+        if event.data["outbox_id"] is not None:
+            self.failed_outbox.add(event.data["outbox_id"])
 
     @property
     def loaded(self) -> bool:
@@ -327,6 +338,8 @@ class Soak:
             send.error = err
         else:
             send.message_ids = [item.get("message_id") for item in response["messages"]]
+            send.statuses = [item["status"] for item in response["messages"]]
+            send.outbox_ids = [item.get("outbox_id") for item in response["messages"]]
 
     async def notify(self) -> None:
         """Send a unique text to Mum through her notify entity."""
@@ -426,21 +439,22 @@ class Soak:
                 # Skipped with a warning while the entry is not loaded; never otherwise.
                 if None in ids and (send.loaded or not send.missing_logged):
                     problem("notify skipped silently", send, "no error, nothing sent")
-            elif send.message_ids != ids or None in ids:
-                problem("sent without its id", send, f"answered {send.message_ids}, sent {ids}")
-        requested = Counter(
-            (
-                str(request.json.get("number") or request.json.get("group_id")),
-                request.json.get("message"),
-            )
-            for request in self.emulator.requests
-            if request.endpoint in SEND_ENDPOINTS and isinstance(request.json, dict)
-        )
-        problems["requested twice"] = [
-            f"{text!r} to {target}: {count} times"
-            for (target, text), count in requested.items()
-            if count > 1
-        ]
+            else:
+                # Sent: the answered id is the gateway's. Queued: delivered once the gateway was
+                # back, or reported failed (smartwats_message_failed).
+                for index, status in enumerate(send.statuses or []):
+                    answered = (send.message_ids or [])[index]
+                    outbox_id = (send.outbox_ids or [])[index]
+                    if status == "sent" and answered != ids[index]:
+                        problem("sent without its id", send, f"answered {answered}, sent {ids}")
+                    elif (
+                        status == "queued"
+                        and ids[index] is None
+                        and outbox_id not in self.failed_outbox
+                    ):
+                        problem("queued and lost", send, f"outbox id {outbox_id}")
+        # A queued message is requested again after attempts that surely had no effect (the
+        # gateway unreachable or refusing for now); what must never happen is a second send.
         delivered = Counter((message.to, message.payload.get("message")) for message in sent)
         problems["sent twice"] = [
             f"{text!r} to {target}: {count} times"
