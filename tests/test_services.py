@@ -211,12 +211,12 @@ async def test_entry_resolution(
     other.add_to_hass(hass)
     assert await hass.config_entries.async_setup(other.entry_id)
     await hass.async_block_till_done()
-    # Home Assistant's own lookup (helpers.service.async_get_config_entry).
+    # Ambiguous: the error names the entries there are.
     await call_fails(
         hass,
         "send_text",
         {"target": RECIPIENT_MUM, "message": "Hi"},
-        "service_found_multiple_config_entry_for_domain",
+        "entry_ambiguous",
         error=ServiceValidationError,
     )
     # Entities still name their own entry.
@@ -259,10 +259,12 @@ async def test_partial_failure_names_each_failed_target(
         {"target": ["999100000001", RECIPIENT_MUM, "999100000002"], "message": "Hi"},
         "send_failures",
     )
+    rejected = (
+        "The SmartWats gateway rejected the message: Error. If it went to a number, that number "
+        "may have no WhatsApp account: check it with the smartwats.check_phone action"
+    )
     assert str(error) == (
-        "2 of 3 messages failed: "
-        "999100000001: The SmartWats gateway rejected the message: Error; "
-        "999100000002: The SmartWats gateway rejected the message: Error"
+        f"2 of 3 messages failed: 999100000001: {rejected}; 999100000002: {rejected}"
     )
     assert len(sends(emulator)) == 3
     assert [event.data["target"] for event in events] == [RECIPIENT_MUM]
@@ -845,3 +847,43 @@ async def test_actions_are_registered_without_entries(hass: HomeAssistant) -> No
         error=ServiceValidationError,
         response=True,
     )
+
+
+async def test_entry_inferred_from_the_entities_named(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    emulator: Emulator,
+    access_token: str,
+) -> None:
+    """With two entries, a target next to a recipient of one of them is sent from that one.
+
+    Only a call that names no entity of one entry, and no entry, is ambiguous: the error then
+    names the entries there are.
+    """
+    other_id = emulator.state.add_instance(access_token, linked=True, phone="966500000002")
+    other = MockConfigEntry(
+        domain=DOMAIN,
+        title="Shop",
+        unique_id=other_id,
+        minor_version=3,
+        data={**entry.data, CONF_INSTANCE_ID: other_id, CONF_WEBHOOK_ID: "e" * 64},
+        options=dict(entry.options),
+    )
+    other.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(other.entry_id)
+    await hass.async_block_till_done()
+    await call(
+        hass,
+        "send_text",
+        {"entity_id": MUM_ENTITY, "target": "966501111111", "message": "from Mum's entry"},
+    )
+    assert len(sends(emulator)) == 2
+    assert {r.instance_id for r in sends(emulator)} == {entry.data[CONF_INSTANCE_ID]}
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "send_text", {"target": "966501111111", "message": "which one?"})
+    assert err.value.translation_key == "entry_ambiguous"
+    assert "Shop" in err.value.translation_placeholders["entries"]
+    assert entry.title in err.value.translation_placeholders["entries"]
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "get_groups", {}, response=True)
+    assert err.value.translation_key == "entry_ambiguous"

@@ -197,8 +197,23 @@ class _Targets:
 
 
 @callback
-def _entry(hass: HomeAssistant, entry_id: str | None) -> SmartwatsConfigEntry:
-    """Return a loaded entry: the one named, or the only one loaded."""
+def _entry(
+    hass: HomeAssistant, entry_id: str | None, implied: set[str] | None = None
+) -> SmartwatsConfigEntry:
+    """Return a loaded entry: the one named, the one ``implied`` (by the entities a call names),
+    or the only one loaded; with several loaded and none of these, say which there are.
+    """
+    if entry_id is None and implied and len(implied) == 1:
+        entry_id = next(iter(implied))
+    if entry_id is None:
+        loaded: list[SmartwatsConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
+        if len(loaded) == 1:
+            return loaded[0]
+        if len(loaded) > 1:
+            raise validation_error(
+                "entry_ambiguous",
+                entries=", ".join(f"{entry.title} ({entry.entry_id})" for entry in loaded),
+            )
     entry: SmartwatsConfigEntry = async_get_config_entry(hass, DOMAIN, entry_id)
     return entry
 
@@ -218,13 +233,19 @@ def _targets(call: ServiceCall) -> _Targets:
     entity_ids: list[str] = call.data.get(ATTR_ENTITY_ID, [])
     if not raw_targets and not entity_ids:
         raise validation_error("no_target")
+    registry = er.async_get(call.hass)
+    recipients = [(entity_id, registry.async_get(entity_id)) for entity_id in entity_ids]
     if raw_targets or ATTR_CONFIG_ENTRY_ID in call.data:
-        entry = _entry(call.hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
+        # Numbers go out from the entry named, else from the one the recipients belong to.
+        implied = {entity.config_entry_id for _, entity in recipients if entity is not None}
+        entry = _entry(
+            call.hass,
+            call.data.get(ATTR_CONFIG_ENTRY_ID),
+            {entry_id for entry_id in implied if entry_id is not None},
+        )
         for value in raw_targets:
             targets.add(entry, _normalize(entry, value))
-    registry = er.async_get(call.hass)
-    for entity_id in entity_ids:
-        entity = registry.async_get(entity_id)
+    for entity_id, entity in recipients:
         if (
             entity is None
             or entity.platform != DOMAIN
