@@ -70,6 +70,10 @@ RESTART_EXIT_CODE: Final = 100  # Home Assistant asks to be started again
 ACCESS_TOKEN: Final = "68d9d5b40d8e2"  # noqa: S105 - the emulator's demo account
 INSTANCE_ID: Final = "68DBB04FECCBA"
 PHONE: Final = "966500000001"
+# The demo entry's name, given on the config flow's last step: it names the instance's device and
+# so its entities (binary_sensor.68dbb04feccba_linked, ..., as config/demo/dashboard.yaml expects),
+# and is how an entry kept from an earlier run is recognised.
+ENTRY_NAME: Final = INSTANCE_ID
 # The emulator makes up group ids at each start; fixed ones keep the "Family group" recipient valid
 # across runs (in the emulator's order: Family, Home automation, Neighbours).
 GROUP_IDS: Final = (
@@ -78,6 +82,8 @@ GROUP_IDS: Final = (
     "120363401234567803@g.us",
 )
 COUNTRY_CODE: Final = "966"
+# The options form offers the gateway's events under their translation keys ("." becomes "_").
+ALLOWED_EVENTS: Final = ("messages_upsert", "received_message", "messages_update")
 RECIPIENTS: Final[tuple[dict[str, str], ...]] = (
     {"name": "Me", "target": "+966 50 123 4567"},
     {"name": "Family group", "group": GROUP_IDS[0]},
@@ -706,7 +712,8 @@ async def _check_entry(
     Not loaded does not mean another address: the emulator may have failed while Home Assistant
     set the entry up, which Home Assistant retries. The address is read from the reconfigure
     form (Home Assistant shows no entry's data otherwise); that flow is submitted only to change
-    it, and cancelled otherwise.
+    it, and cancelled otherwise. `connection` is that form's data: the access token and the
+    address (the form has no instance id: an entry's instance never changes).
     """
     entry_id: str = entry["entry_id"]
     if entry.get("disabled_by"):
@@ -734,23 +741,21 @@ async def set_up_smartwats(api: HomeAssistantApi, emulator: Emulator) -> bool:
 
     Return whether the entry is loaded (a kept one may not load: see `_check_entry`).
     """
-    connection = {
-        "access_token": ACCESS_TOKEN,
-        "instance_id": INSTANCE_ID,
-        "advanced": {"base_url": emulator.api_url},
-    }
+    connection = {"access_token": ACCESS_TOKEN, "advanced": {"base_url": emulator.api_url}}
     entries = await api.entries()
     if entries:
         loaded = True
         for entry in entries:
-            if entry["title"] == INSTANCE_ID:
+            if entry["title"] == ENTRY_NAME:
                 loaded = await _check_entry(api, entry, connection) and loaded
         return loaded
     say("adding the SmartWats entry (config flow), its options and two recipients")
+    # The instance is linked: after the connection form comes the last step, which names it.
     created = await api.flow(
         "/api/config/config_entries/flow",
         {"handler": "smartwats", "show_advanced_options": False},
-        connection,
+        connection | {"instance_id": INSTANCE_ID},
+        {"name": ENTRY_NAME},
     )
     if created["type"] != "create_entry":
         raise DevelopError(f"the config flow did not create the entry: {created}")
@@ -760,7 +765,7 @@ async def set_up_smartwats(api: HomeAssistantApi, emulator: Emulator) -> bool:
         "/api/config/config_entries/options/flow",
         {"handler": entry_id},
         {
-            "allowed_events": ["messages.upsert", "received_message", "messages.update"],
+            "allowed_events": list(ALLOWED_EVENTS),
             "default_country_code": COUNTRY_CODE,
             "send_interval": 1.0,
             "include_own_messages": False,

@@ -6,6 +6,7 @@ is taken the same way everywhere.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, cast
 
 from homeassistant.config_entries import (
@@ -15,8 +16,8 @@ from homeassistant.config_entries import (
     SubentryFlowResult,
 )
 from homeassistant.const import CONF_ACCESS_TOKEN
-from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESSED, FlowResultType
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     get_schema_suggested_value,
@@ -84,6 +85,39 @@ def qr_markdown(emulator: Emulator, instance_id: str) -> str:
     return f"![QR code]({emulator.qr_data_uri(instance_id)})"
 
 
+async def wait_for_change(hass: HomeAssistant, result: ConfigFlowResult) -> ConfigFlowResult:
+    """Wait until a progress step changes by itself, then fetch the step as the frontend does.
+
+    Home Assistant tells the frontend (event ``data_entry_flow_progressed``) when a progress
+    step moves on or shows another description; the frontend then fetches the flow's step.
+    Call it right after causing the change, with no ``await`` in between.
+    """
+    flow_id = result["flow_id"]
+    changed = asyncio.Event()
+
+    @callback
+    def _progressed(event: Event[dict[str, Any]]) -> None:
+        if event.data["flow_id"] == flow_id:
+            changed.set()
+
+    unsubscribe = hass.bus.async_listen(EVENT_DATA_ENTRY_FLOW_PROGRESSED, _progressed)
+    try:
+        async with asyncio.timeout(10):
+            await changed.wait()
+    finally:
+        unsubscribe()
+    return await configure(hass, result)
+
+
+async def name_entry(
+    hass: HomeAssistant, result: ConfigFlowResult, user_input: dict[str, Any] | None = None
+) -> ConfigFlowResult:
+    """Submit the last step of a set-up: the entry's name (and the phone's number, if asked)."""
+    assert result["type"] is FlowResultType.FORM, result
+    assert result["step_id"] == "finish"
+    return await configure(hass, result, user_input or {})
+
+
 async def start_linking(
     hass: HomeAssistant, emulator: Emulator, token: str, instance_id: str
 ) -> ConfigFlowResult:
@@ -101,7 +135,10 @@ async def start_reconfigure(hass: HomeAssistant, entry: MockConfigEntry) -> Conf
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "reconfigure"
     assert result["errors"] == {}
-    assert result["description_placeholders"] == {"profile_url": PROFILE_URL}
+    assert result["description_placeholders"] == {
+        "profile_url": PROFILE_URL,
+        "instance_id": entry.data[CONF_INSTANCE_ID],
+    }
     return result
 
 

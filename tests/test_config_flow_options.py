@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 from unittest.mock import AsyncMock
@@ -25,12 +27,14 @@ from custom_components.smartwats.const import (
     CONF_ALLOWED_EVENTS,
     CONF_DEFAULT_COUNTRY_CODE,
     CONF_INCLUDE_OWN_MESSAGES,
+    CONF_OUTBOX_VALID_FOR,
     CONF_PHONE,
     CONF_SEND_INTERVAL,
     CONF_TARGET,
-    DEFAULT_ALLOWED_EVENTS,
+    DEFAULT_OUTBOX_VALID_FOR,
     DEFAULT_SEND_INTERVAL,
     GATEWAY_EVENTS,
+    MAX_SEND_INTERVAL,
     SUBENTRY_RECIPIENT,
 )
 from smartwats_emulator import Emulator, Fault
@@ -48,6 +52,15 @@ pytestmark = pytest.mark.usefixtures("mock_setup_entry", "no_retry_delay")
 
 NUMBER = "966501234567"
 LID = "123456789012345@lid"
+TRANSLATIONS = Path(__file__).parent.parent / "custom_components/smartwats/translations"
+# The events' choices in the form: the gateway's names, with "_" for "." (translation keys).
+DEFAULT_EVENT_CHOICES = ["messages_upsert", "received_message", "messages_update"]
+
+
+def translations(language: str) -> dict[str, Any]:
+    """A translation file of the integration."""
+    data: dict[str, Any] = json.loads((TRANSLATIONS / f"{language}.json").read_text("utf-8"))
+    return data
 
 
 @pytest.fixture
@@ -71,22 +84,30 @@ async def test_options(
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "init"
     schema = result["data_schema"].schema
-    assert get_schema_suggested_value(schema, CONF_ALLOWED_EVENTS) == list(DEFAULT_ALLOWED_EVENTS)
+    assert get_schema_suggested_value(schema, CONF_ALLOWED_EVENTS) == DEFAULT_EVENT_CHOICES
     assert get_schema_suggested_value(schema, CONF_DEFAULT_COUNTRY_CODE) == "966"
     assert get_schema_suggested_value(schema, CONF_SEND_INTERVAL) == DEFAULT_SEND_INTERVAL
     assert get_schema_suggested_value(schema, CONF_INCLUDE_OWN_MESSAGES) is False
     events = schema[CONF_ALLOWED_EVENTS].config
-    assert events["options"] == list(GATEWAY_EVENTS)
+    assert events["options"] == [event.replace(".", "_") for event in GATEWAY_EVENTS]
+    assert events["translation_key"] == CONF_ALLOWED_EVENTS
     assert events["multiple"] is True
+    # The pause's range is in its description: the form's own error does not say it.
+    assert result["description_placeholders"] == {
+        "max_send_interval": f"{MAX_SEND_INTERVAL:g}",
+        "max_valid_for": "604800",
+    }
+    assert schema[CONF_SEND_INTERVAL].config["max"] == MAX_SEND_INTERVAL
 
     result = await configure_options(
         hass,
         result,
         {
-            CONF_ALLOWED_EVENTS: ["messages.upsert", "groups.update"],
+            CONF_ALLOWED_EVENTS: ["messages_upsert", "groups_update"],
             CONF_DEFAULT_COUNTRY_CODE: " +44 ",
             CONF_SEND_INTERVAL: 2.5,
             CONF_INCLUDE_OWN_MESSAGES: True,
+            CONF_OUTBOX_VALID_FOR: 600,
         },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -95,9 +116,77 @@ async def test_options(
         CONF_DEFAULT_COUNTRY_CODE: "44",
         CONF_SEND_INTERVAL: 2.5,
         CONF_INCLUDE_OWN_MESSAGES: True,
+        CONF_OUTBOX_VALID_FOR: 600,
     }
     await hass.async_block_till_done()
     assert len(mock_setup_entry.mock_calls) == 1  # reloaded
+
+
+async def test_every_event_has_a_label(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Each event is shown by a label in every language; each choice is stored as its event."""
+    result = await start_options(hass, entry)
+    choices = result["data_schema"].schema[CONF_ALLOWED_EVENTS].config["options"]
+    for language in ("en", "ar"):
+        labels = translations(language)["selector"][CONF_ALLOWED_EVENTS]["options"]
+        assert sorted(labels) == sorted(choices), language
+        assert all(labels.values()), language
+
+    result = await configure_options(
+        hass,
+        result,
+        {
+            CONF_ALLOWED_EVENTS: choices,
+            CONF_SEND_INTERVAL: 0,
+            CONF_INCLUDE_OWN_MESSAGES: False,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options[CONF_ALLOWED_EVENTS] == list(GATEWAY_EVENTS)
+
+
+def test_the_options_say_their_range() -> None:
+    """The pause and the country code say what they take, in every language."""
+    for language in ("en", "ar"):
+        described = translations(language)["options"]["step"]["init"]["data_description"]
+        assert "{max_send_interval}" in described[CONF_SEND_INTERVAL], language
+        assert "{max_valid_for}" in described[CONF_OUTBOX_VALID_FOR], language
+        assert "0" in described[CONF_SEND_INTERVAL], language
+        assert "3" in described[CONF_DEFAULT_COUNTRY_CODE], language
+
+
+@pytest.mark.parametrize(
+    ("country", "options", "offered"),
+    [
+        ("AE", {}, "971"),
+        ("ae", {}, "971"),
+        ("AE", {CONF_DEFAULT_COUNTRY_CODE: "966"}, "966"),
+        (None, {}, None),
+    ],
+)
+async def test_country_code_offered_from_home_assistants_country(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    country: str | None,
+    options: dict[str, str],
+    offered: str | None,
+) -> None:
+    """An entry without a default country code is offered that of Home Assistant's country."""
+    hass.config.country = country
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        options={
+            **{
+                key: value
+                for key, value in mock_config_entry.options.items()
+                if key != CONF_DEFAULT_COUNTRY_CODE
+            },
+            **options,
+        },
+    )
+    result = await start_options(hass, mock_config_entry)
+    schema = result["data_schema"].schema
+    assert get_schema_suggested_value(schema, CONF_DEFAULT_COUNTRY_CODE) == offered
 
 
 @pytest.mark.parametrize(
@@ -138,7 +227,8 @@ async def test_options_errors_and_recovery(
     }
     result = await configure_options(hass, result, typed)
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert entry.options == typed
+    # The outbox's validity was not typed: its default is stored.
+    assert entry.options == typed | {CONF_OUTBOX_VALID_FOR: DEFAULT_OUTBOX_VALID_FOR}
 
 
 # -- recipients --------------------------------------------------------------------------------
@@ -281,15 +371,49 @@ async def test_groups_unavailable(
 async def test_recipient_configured_already(
     hass: HomeAssistant, instance_id: str, entry: MockConfigEntry
 ) -> None:
-    """The same number (whatever its format) is one recipient."""
+    """The same number (whatever its format) is one recipient: the form says which one has it.
+
+    What was typed stays, to be changed.
+    """
     result = await start_recipient(hass, entry)
     await submit_recipient(hass, result, {CONF_NAME: "Mum", CONF_TARGET: NUMBER})
 
     result = await start_recipient(hass, entry)
-    result = await submit_recipient(hass, result, {CONF_NAME: "Mother", CONF_TARGET: "0501234567"})
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured"
+    typed = {CONF_NAME: "Mother", CONF_TARGET: "0501234567"}
+    result = await submit_recipient(hass, result, typed)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_TARGET: "target_taken"}
+    assert result["description_placeholders"] == {"recipient": "Mum"}
+    schema = result["data_schema"].schema
+    assert get_schema_suggested_value(schema, CONF_NAME) == "Mother"
+    assert get_schema_suggested_value(schema, CONF_TARGET) == "0501234567"
     assert len(recipients(entry)) == 1
+
+    result = await submit_recipient(hass, result, {CONF_NAME: "Mother", CONF_TARGET: "0507654321"})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert len(recipients(entry)) == 2
+
+
+async def test_group_configured_already(
+    hass: HomeAssistant, instance_id: str, entry: MockConfigEntry
+) -> None:
+    """A group picked a second time: the error is on the group, naming its recipient."""
+    result = await start_recipient(hass, entry)
+    family = next(gid for gid, name in group_options(result).items() if name == "Family")
+    await submit_recipient(hass, result, {CONF_NAME: "Family", CONF_GROUP: family})
+
+    result = await start_recipient(hass, entry)
+    result = await submit_recipient(hass, result, {CONF_NAME: "Kin", CONF_GROUP: family})
+    assert result["errors"] == {CONF_GROUP: "target_taken"}
+    assert result["description_placeholders"] == {"recipient": "Family"}
+    assert get_schema_suggested_value(result["data_schema"].schema, CONF_GROUP) == family
+
+
+def test_invalid_number_says_what_to_do() -> None:
+    """A number refused as invalid: add the country code, or set a default one (Configure)."""
+    error = translations("en")["config_subentries"][SUBENTRY_RECIPIENT]["error"]
+    assert "country code" in error["invalid_phone"]
+    assert "Configure" in error["invalid_phone"]
 
 
 async def test_entry_without_phone_or_country_code(
@@ -336,7 +460,7 @@ async def test_reconfigure_number(
     assert result["description_placeholders"] == {"name": f"R {NUMBER}"}
     schema = result["data_schema"].schema
     assert get_schema_suggested_value(schema, CONF_NAME) == f"R {NUMBER}"
-    assert get_schema_suggested_value(schema, CONF_TARGET) == NUMBER
+    assert get_schema_suggested_value(schema, CONF_TARGET) == "+966 50 123 4567"
     assert get_schema_suggested_value(schema, CONF_GROUP) is None
 
     result = await submit_recipient(hass, result, {CONF_NAME: "Mum", CONF_TARGET: "+999 555 0101"})
@@ -377,10 +501,11 @@ async def test_reconfigure_to_a_taken_target(
     first, _second = add_recipients(hass, entry, NUMBER, LID)
     result = await start_recipient_reconfigure(hass, entry, first)
     result = await submit_recipient(hass, result, {CONF_NAME: "Dup", CONF_TARGET: LID})
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured"
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_TARGET: "target_taken"}
+    assert result["description_placeholders"] == {"name": f"R {NUMBER}", "recipient": f"R {LID}"}
+    assert get_schema_suggested_value(result["data_schema"].schema, CONF_TARGET) == LID
 
-    result = await start_recipient_reconfigure(hass, entry, first)
     result = await submit_recipient(hass, result, {CONF_NAME: "Renamed", CONF_TARGET: NUMBER})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"

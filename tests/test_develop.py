@@ -410,8 +410,9 @@ class FakeHomeAssistant:
 
     `states` are the entry's (state, reason) at each look, the last one repeated: an entry
     Home Assistant keeps retrying stays in setup_retry. The reconfigure flow shows the form the
-    integration shows (its real schema, serialised as Home Assistant does); submitted while the
-    gateway is unwell, it answers the form again with an error, as the integration does.
+    integration shows (its real schema, serialised as Home Assistant does) and checks what is
+    submitted against that schema, as Home Assistant does (an unknown field is a 400); submitted
+    while the gateway is unwell, it answers the form again with an error, as the integration does.
     """
 
     base_url: str
@@ -445,18 +446,25 @@ class FakeHomeAssistant:
             "disabled_by": self.disabled_by,
         }
 
+    def schema(self, errors: dict[str, str] | None = None) -> probatio.Schema:
+        """Return the reconfigure form's schema, with the entry's data as suggested values."""
+        shown = config_flow._connection_input(
+            {
+                "access_token": develop.ACCESS_TOKEN,
+                "instance_id": develop.INSTANCE_ID,
+                "base_url": self.base_url,
+            }
+        )
+        return FlowHandler().add_suggested_values_to_schema(
+            config_flow._connection_schema(
+                instance_field=False, open_address=config_flow._open_address(shown, errors or {})
+            ),
+            shown,
+        )
+
     def form(self, errors: dict[str, str] | None = None) -> dict[str, Any]:
         """Return the reconfigure form, as Home Assistant's REST API answers it."""
-        schema = FlowHandler().add_suggested_values_to_schema(
-            config_flow._connection_schema(instance_required=True),
-            config_flow._connection_input(
-                {
-                    "access_token": develop.ACCESS_TOKEN,
-                    "instance_id": develop.INSTANCE_ID,
-                    "base_url": self.base_url,
-                }
-            ),
-        )
+        schema = self.schema(errors)
         return {
             "type": "form",
             "flow_id": FLOW_ID,
@@ -481,22 +489,30 @@ class FakeHomeAssistant:
                 assert body == {"handler": "smartwats", "entry_id": ENTRY_ID}
                 return web.json_response(self.start_answer or self.form())
             case "POST", path if path == f"{FLOWS}/{FLOW_ID}":
-                if self.gateway_unwell:
-                    return web.json_response(self.form({"base": "cannot_connect"}))
-                assert body is not None
-                if self.reconfigure_outcome == "reconfigure_successful":
-                    self.base_url = body["advanced"]["base_url"]
-                    self.states = [
-                        ("not_loaded", None),
-                        ("setup_in_progress", None),
-                        ("loaded", None),
-                    ]
-                return web.json_response(
-                    {"type": "abort", "flow_id": FLOW_ID, "reason": self.reconfigure_outcome}
-                )
+                return self._submit(body)
             case "DELETE", path if path == f"{FLOWS}/{FLOW_ID}":
                 return web.json_response({"message": "Flow aborted"})
         return web.Response(status=404)
+
+    def _submit(self, body: Any) -> web.Response:
+        """Answer the reconfigure form's submission: checked against its schema, then handled."""
+        try:
+            self.schema()(body)
+        except probatio.Invalid as err:
+            # As Home Assistant's flow view answers data its form does not accept.
+            return web.json_response({"errors": {"base": [str(err)]}}, status=400)
+        if self.gateway_unwell:
+            return web.json_response(self.form({"base": "cannot_connect"}))
+        if self.reconfigure_outcome == "reconfigure_successful":
+            self.base_url = body["advanced"]["base_url"]
+            self.states = [
+                ("not_loaded", None),
+                ("setup_in_progress", None),
+                ("loaded", None),
+            ]
+        return web.json_response(
+            {"type": "abort", "flow_id": FLOW_ID, "reason": self.reconfigure_outcome}
+        )
 
 
 @pytest.fixture
@@ -564,12 +580,9 @@ async def test_entry_at_another_address_is_reconfigured(
     fake_hass.base_url = "http://127.0.0.1:8901/api/"
     fake_hass.states = [(state, RETRY_REASON if state == "setup_retry" else None)]
     assert await develop.set_up_smartwats(api, EMULATOR) is True
+    # The reconfigure form has no instance id (an entry's instance never changes).
     assert fake_hass.submitted() == [
-        {
-            "access_token": develop.ACCESS_TOKEN,
-            "instance_id": develop.INSTANCE_ID,
-            "advanced": {"base_url": GATEWAY},
-        }
+        {"access_token": develop.ACCESS_TOKEN, "advanced": {"base_url": GATEWAY}}
     ]
     assert fake_hass.base_url == GATEWAY
     output = capsys.readouterr().out
@@ -653,7 +666,9 @@ async def test_reconfigure_form_without_the_address_is_an_error(
     api: develop.HomeAssistantApi, fake_hass: FakeHomeAssistant
 ) -> None:
     """A reconfigure form without the address (the integration changed) fails clearly."""
-    fake_hass.start_answer = fake_hass.form() | {"data_schema": fake_hass.form()["data_schema"][:2]}
+    form = fake_hass.form()
+    fields = [field for field in form["data_schema"] if field["name"] != "advanced"]
+    fake_hass.start_answer = form | {"data_schema": fields}
     with pytest.raises(develop.DevelopError, match="shows no gateway address"):
         await develop.set_up_smartwats(api, EMULATOR)
     assert ("DELETE", f"{FLOWS}/{FLOW_ID}", None) in fake_hass.requests

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -23,7 +25,7 @@ from custom_components.smartwats.const import (
     EVENT_MESSAGE_SENT,
     UNLINKED_POLL_INTERVAL,
 )
-from custom_components.smartwats.outbox import outbox_key
+from custom_components.smartwats.outbox import _keep_aside, outbox_key
 from smartwats_emulator import Emulator, Fault
 
 from .conftest import RECIPIENT_MUM
@@ -275,3 +277,158 @@ async def test_a_corrupt_outbox_is_kept_aside(
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     assert len(mock_config_entry.runtime_data.sender.outbox) == 0
     assert caplog.text.count("could not be read") == 1
+
+
+async def test_a_snapshot_waits_on_disk_and_goes_with_its_message(
+    hass: HomeAssistant,
+    *,
+    freezer: FrozenDateTimeFactory,
+    emulator: Emulator,
+    instance_id: str,
+    entry: MockConfigEntry,
+    internal_url: str,
+    camera: str,
+) -> None:
+    """A camera snapshot of the moment is written beside the outbox and deleted once sent."""
+    emulator.state.set_fault(instance_id, Fault("outage"))
+    response = await hass.services.async_call(
+        DOMAIN,
+        "send_media",
+        {"target": RECIPIENT_MUM, "camera_entity_id": camera},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    assert response["messages"][0]["status"] == "queued"
+    outbox = entry.runtime_data.sender.outbox
+    files = list(outbox.media_dir.iterdir())
+    assert len(files) == 1
+    emulator.state.set_fault(instance_id, None)
+    await tick(hass, freezer, UNLINKED_POLL_INTERVAL)
+    await tick(hass, freezer, timedelta(minutes=5))
+    [sent] = emulator.state.instance(instance_id).sent
+    assert sent.payload["media_url"].startswith(f"{internal_url}/api/smartwats/media/")
+    assert not files[0].exists()
+
+
+async def test_a_failed_save_queues_nothing(
+    hass: HomeAssistant, emulator: Emulator, instance_id: str, entry: MockConfigEntry
+) -> None:
+    """A disk that refuses the outbox fails the action clearly instead of claiming queued."""
+    emulator.state.set_fault(instance_id, Fault("outage"))
+    outbox = entry.runtime_data.sender.outbox
+    with (
+        patch.object(outbox._store, "async_save", side_effect=OSError("disk full")),
+        pytest.raises(HomeAssistantError) as err,
+    ):
+        await send(hass, "lost?")
+    assert err.value.translation_key == "outbox_save_failed"
+    assert len(outbox) == 0
+
+
+async def test_removing_the_entry_deletes_its_outbox(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    instance_id: str,
+    entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    """The outbox and its media go with the entry."""
+    emulator.state.set_fault(instance_id, Fault("outage"))
+    await send(hass, "never")
+    assert outbox_key(entry.entry_id) in hass_storage
+    await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert outbox_key(entry.entry_id) not in hass_storage
+
+
+async def test_a_relink_waited_for_raises_a_repair(
+    hass: HomeAssistant,
+    *,
+    freezer: FrozenDateTimeFactory,
+    emulator: Emulator,
+    instance_id: str,
+    entry: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """Messages waiting over 15 minutes for a relink raise outbox_stalled; it goes when sent."""
+    emulator.state.unlink(instance_id)
+    await send(hass, "after the relink")
+    await tick(hass, freezer, timedelta(minutes=16))
+    await tick(hass, freezer, timedelta(seconds=30))
+    issue_id = f"outbox_stalled_{entry.entry_id}"
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
+    listed = await hass.services.async_call(
+        DOMAIN, "get_outbox", {}, blocking=True, return_response=True
+    )
+    assert listed is not None
+    assert len(listed["messages"]) == 1
+    sensor = hass.states.get(f"sensor.{entry.title}_outbox")
+    assert sensor is not None
+    assert sensor.state == "1"
+    assert sensor.attributes["oldest_age"] >= 16 * 60
+    emulator.state.link(instance_id)
+    await tick(hass, freezer, UNLINKED_POLL_INTERVAL)
+    assert delivered(emulator, instance_id) == ["after the relink"]
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+    assert hass.states.get(f"sensor.{entry.title}_outbox").state == "0"
+
+
+async def test_an_album_waits_with_its_files(
+    hass: HomeAssistant,
+    *,
+    emulator: Emulator,
+    instance_id: str,
+    entry: MockConfigEntry,
+    internal_url: str,
+) -> None:
+    """An album of URLs waits as it is (nothing to store); its type is listed."""
+    emulator.state.set_fault(instance_id, Fault("outage"))
+    items = [
+        {"type": "image", "url": "https://example.com/1.jpg"},
+        {"type": "video", "url": "https://example.com/2.mp4"},
+    ]
+    response = await hass.services.async_call(
+        DOMAIN,
+        "send_album",
+        {"target": RECIPIENT_MUM, "items": items},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    assert response["messages"][0]["status"] == "queued"
+    [item] = entry.runtime_data.sender.outbox
+    assert item.message.type == "album"
+    assert not entry.runtime_data.sender.outbox.media_dir.exists()
+
+
+async def test_snapshots_beyond_the_media_bound_are_refused(
+    hass: HomeAssistant,
+    *,
+    emulator: Emulator,
+    instance_id: str,
+    entry: MockConfigEntry,
+    internal_url: str,
+    camera: str,
+) -> None:
+    """Beyond 50 MB of stored media the outbox refuses: outbox_full, nothing dropped."""
+    emulator.state.set_fault(instance_id, Fault("outage"))
+    data = {"target": RECIPIENT_MUM, "camera_entity_id": camera}
+    await hass.services.async_call(DOMAIN, "send_media", data, blocking=True)
+    with (
+        patch("custom_components.smartwats.outbox.MAX_MEDIA_BYTES", 1),
+        pytest.raises(HomeAssistantError) as err,
+    ):
+        await hass.services.async_call(DOMAIN, "send_media", data, blocking=True)
+    assert err.value.translation_key == "outbox_full"
+    assert len(entry.runtime_data.sender.outbox) == 1
+
+
+def test_a_corrupt_file_is_renamed(tmp_path: Path) -> None:
+    """The unreadable outbox file is kept beside, renamed, for whoever wants to look."""
+    path = tmp_path / "smartwats.outbox.x"
+    path.write_text("{", encoding="utf-8")
+    _keep_aside(path)
+    assert not path.exists()
+    assert (tmp_path / "smartwats.outbox.x.corrupt").read_text(encoding="utf-8") == "{"
+    _keep_aside(path)  # nothing there any more: nothing to do

@@ -93,3 +93,34 @@ def test_icu_messages(name: str) -> None:
         if (found := hassfest.icu_message_errors(text))
     }
     assert errors == {}
+
+
+# Core's hassfest (script/hassfest/translations.py, RE_TRANSLATION_KEY): the keys of a selector's
+# options are translation keys, which hold no "." (so the options form offers the gateway's events
+# as messages_upsert rather than messages.upsert).
+TRANSLATION_KEY = re.compile(r"^(?!.+[_-]{2})(?![_-])[a-z0-9-_]+(?<![_-])$")
+
+
+def selector_key_errors(data: dict[str, object]) -> list[str]:
+    """The selector option keys of a translation file that are not valid translation keys."""
+    selectors = data.get("selector") or {}
+    assert isinstance(selectors, dict)
+    return [
+        f"selector.{name}.options.{key}"
+        for name, selector in selectors.items()
+        for key in (selector.get("options") or {})
+        if not TRANSLATION_KEY.match(key)
+    ]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_selector_option_keys(name: str) -> None:
+    """The options of every translated selector are keyed by valid translation keys."""
+    data = json.loads((TRANSLATIONS / name).read_text(encoding="utf-8"))
+    assert selector_key_errors(data) == []
+
+
+def test_selector_option_keys_check_sees_a_dot() -> None:
+    """The check above refuses a gateway event name used as it is."""
+    broken = {"selector": {"allowed_events": {"options": {"messages.upsert": "Messages"}}}}
+    assert selector_key_errors(broken) == ["selector.allowed_events.options.messages.upsert"]

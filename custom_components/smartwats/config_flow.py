@@ -50,6 +50,8 @@ from .api import (
     SmartwatsClient,
     SmartwatsError,
     SmartwatsNotReadyError,
+    calling_code,
+    format_phone,
     normalize_phone,
 )
 from .api.responses import normalize_instance_id
@@ -59,14 +61,17 @@ from .const import (
     CONF_DEFAULT_COUNTRY_CODE,
     CONF_INCLUDE_OWN_MESSAGES,
     CONF_INSTANCE_ID,
+    CONF_OUTBOX_VALID_FOR,
     CONF_PHONE,
     CONF_SEND_INTERVAL,
     CONF_TARGET,
     DEFAULT_ALLOWED_EVENTS,
     DEFAULT_INCLUDE_OWN_MESSAGES,
+    DEFAULT_OUTBOX_VALID_FOR,
     DEFAULT_SEND_INTERVAL,
     DOMAIN,
     GATEWAY_EVENTS,
+    MAX_OUTBOX_VALID_FOR,
     MAX_SEND_INTERVAL,
     PROFILE_URL,
     SUBENTRY_RECIPIENT,
@@ -75,6 +80,8 @@ from .errors import form_error
 from .models import async_create_client, default_country_code
 
 if TYPE_CHECKING:
+    from homeassistant.config_entries import ConfigSubentry
+
     from .models import SmartwatsConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
@@ -82,11 +89,22 @@ _LOGGER = logging.getLogger(__name__)
 # While a pair code is shown, the link state is asked this often (seconds), for at most this long.
 PAIR_CODE_POLL_INTERVAL: Final = 2.0
 PAIR_CODE_TIMEOUT: Final = 180.0
+# While the QR code is shown, the link state (with the code, which the gateway changes about every
+# 20 s) is asked this often, for at most this long.
+QR_POLL_INTERVAL: Final = 2.0
+QR_TIMEOUT: Final = 300.0
 
 # The recipient form's dropdown of groups (a field of the form only, never stored).
 CONF_GROUP: Final = "group"
-# The collapsed section of the connection form holding the API address.
+# The section of the connection form holding the API address: collapsed, unless the address is
+# not SmartWats' own or may be at fault. Home Assistant shows no error of a field in a section, so
+# errors about the address are the form's ("base"), their texts naming the field.
 SECTION_ADVANCED: Final = "advanced"
+_ADDRESS_ERRORS: Final = frozenset({"invalid_url", "insecure_url", "cannot_connect"})
+
+# The options form offers the gateway's events under translation keys, which cannot hold a ".".
+_EVENT_CHOICES: Final = {event: event.replace(".", "_") for event in GATEWAY_EVENTS}
+_EVENTS_CHOSEN: Final = {choice: event for event, choice in _EVENT_CHOICES.items()}
 
 # A country calling code as the phone number normaliser accepts it: 1 to 3 digits, no leading 0.
 _COUNTRY_CODE: Final = re.compile(r"[1-9][0-9]{0,2}")
@@ -102,12 +120,14 @@ _PHONE_SELECTOR: Final = TextSelector(
 
 STEP_REAUTH_SCHEMA: Final = vol.Schema({vol.Required(CONF_ACCESS_TOKEN): _TOKEN_SELECTOR})
 STEP_PAIR_CODE_SCHEMA: Final = vol.Schema({vol.Required(CONF_PHONE): _PHONE_SELECTOR})
-STEP_QR_SCHEMA: Final = vol.Schema({vol.Optional(CONF_PHONE): _PHONE_SELECTOR})
 OPTIONS_SCHEMA: Final = vol.Schema(
     {
         vol.Required(CONF_ALLOWED_EVENTS): SelectSelector(
             SelectSelectorConfig(
-                options=list(GATEWAY_EVENTS), multiple=True, mode=SelectSelectorMode.LIST
+                options=list(_EVENT_CHOICES.values()),
+                multiple=True,
+                mode=SelectSelectorMode.LIST,
+                translation_key=CONF_ALLOWED_EVENTS,
             )
         ),
         vol.Optional(CONF_DEFAULT_COUNTRY_CODE): _TEXT_SELECTOR,
@@ -121,24 +141,41 @@ OPTIONS_SCHEMA: Final = vol.Schema(
             )
         ),
         vol.Required(CONF_INCLUDE_OWN_MESSAGES): BooleanSelector(),
+        vol.Required(CONF_OUTBOX_VALID_FOR, default=DEFAULT_OUTBOX_VALID_FOR): NumberSelector(
+            NumberSelectorConfig(
+                min=0,
+                max=MAX_OUTBOX_VALID_FOR,
+                step=1,
+                unit_of_measurement="s",
+                mode=NumberSelectorMode.BOX,
+            )
+        ),
     }
 )
 
 
-def _connection_schema(*, instance_required: bool) -> vol.Schema:
-    """Return the token / instance id form, with the API address in a collapsed section."""
-    instance_key = (
-        vol.Required(CONF_INSTANCE_ID) if instance_required else vol.Optional(CONF_INSTANCE_ID)
+def _connection_schema(*, instance_field: bool, open_address: bool) -> vol.Schema:
+    """Return the token (and instance id) form, with the API address in a section.
+
+    The section is collapsed unless ``open_address``: the reconfigure form has no instance id
+    field (an entry's instance never changes).
+    """
+    schema: dict[vol.Marker, Any] = {vol.Required(CONF_ACCESS_TOKEN): _TOKEN_SELECTOR}
+    if instance_field:
+        schema[vol.Optional(CONF_INSTANCE_ID)] = _TEXT_SELECTOR
+    schema[vol.Required(SECTION_ADVANCED)] = section(
+        vol.Schema({vol.Required(CONF_BASE_URL, default=DEFAULT_BASE_URL): _URL_SELECTOR}),
+        {"collapsed": not open_address},
     )
-    return vol.Schema(
-        {
-            vol.Required(CONF_ACCESS_TOKEN): _TOKEN_SELECTOR,
-            instance_key: _TEXT_SELECTOR,
-            vol.Required(SECTION_ADVANCED): section(
-                vol.Schema({vol.Required(CONF_BASE_URL, default=DEFAULT_BASE_URL): _URL_SELECTOR}),
-                {"collapsed": True},
-            ),
-        }
+    return vol.Schema(schema)
+
+
+def _open_address(shown: Mapping[str, Any], errors: Mapping[str, str]) -> bool:
+    """Whether the connection form shows its API address: not SmartWats' own, or maybe wrong."""
+    base_url = str((shown.get(SECTION_ADVANCED) or {}).get(CONF_BASE_URL) or DEFAULT_BASE_URL)
+    return (
+        base_url.strip().rstrip("/") != DEFAULT_BASE_URL.rstrip("/")
+        or errors.get("base") in _ADDRESS_ERRORS
     )
 
 
@@ -157,10 +194,9 @@ def _connection_data(user_input: Mapping[str, Any], base: Mapping[str, Any]) -> 
 
 
 def _connection_input(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Return entry data as the connection form's suggested values."""
+    """Return entry data as the reconfigure form's suggested values."""
     return {
         CONF_ACCESS_TOKEN: data[CONF_ACCESS_TOKEN],
-        CONF_INSTANCE_ID: data[CONF_INSTANCE_ID],
         SECTION_ADVANCED: {CONF_BASE_URL: data.get(CONF_BASE_URL) or DEFAULT_BASE_URL},
     }
 
@@ -195,9 +231,14 @@ def _own_number(typed: str, country_code: str | None) -> str:
     return number
 
 
-def _qr_markdown(qr_code: str | None) -> str:
-    """Return the QR code as a markdown image for a step description (empty when none)."""
-    return f"![QR code]({qr_code})" if qr_code else ""
+def _qr_markdown(qr_code: str) -> str:
+    """Return the QR code as a markdown image for a step description."""
+    return f"![QR code]({qr_code})"
+
+
+def _default_name(phone: str | None, instance_id: str) -> str:
+    """Return an entry's name when none is given: its number, else "WhatsApp" and its id's end."""
+    return format_phone(phone) if phone else f"WhatsApp {instance_id[-4:]}"
 
 
 class SmartwatsConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -213,9 +254,16 @@ class SmartwatsConfigFlow(ConfigFlow, domain=DOMAIN):
         self._data: dict[str, Any] = {}
         self._client: SmartwatsClient | None = None
         self._country_code: str | None = None
+        # The linked phone's number, once known; the number a pair code was asked for.
         self._phone: str | None = None
+        self._pair_phone: str | None = None
         self._pair_code: str | None = None
         self._link_task: asyncio.Task[bool] | None = None
+        # While the QR step is shown: the code on screen, the task watching for a change, and
+        # when watching stops (the loop's clock).
+        self._qr_code: str | None = None
+        self._qr_task: asyncio.Task[LinkState | None] | None = None
+        self._qr_deadline = 0.0
 
     @staticmethod
     @callback
@@ -238,7 +286,12 @@ class SmartwatsConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @override
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask for the access token and the instance (empty: create one)."""
+        """Ask for the access token and the instance (empty: create one).
+
+        National numbers (a pair code's, the linked phone's) take the calling code of Home
+        Assistant's country, which also becomes the entry's default country code.
+        """
+        self._country_code = calling_code(self.hass.config.country)
         errors: dict[str, str] = {}
         suggested = user_input
         if user_input is not None:
@@ -251,11 +304,12 @@ class SmartwatsConfigFlow(ConfigFlow, domain=DOMAIN):
                 self._abort_if_unique_id_configured()
                 self._data = data
                 return await self._async_linked_or_link(state)
+        schema = _connection_schema(
+            instance_field=True, open_address=_open_address(suggested or {}, errors)
+        )
         return self.async_show_form(
             step_id="user",
-            data_schema=self.add_suggested_values_to_schema(
-                _connection_schema(instance_required=False), suggested
-            ),
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
             errors=errors,
             description_placeholders={"profile_url": PROFILE_URL},
         )
@@ -277,34 +331,63 @@ class SmartwatsConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
     async def async_step_qr(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show the current QR code; on submit, check that the phone has scanned it.
+        """Show the gateway's QR code until the phone has scanned it, then move on by itself.
 
-        The phone's number may be typed too: scanning does not tell it, unlike a pair code.
+        A task watches the link state. It ends when the phone is linked, when the gateway shows
+        another code (the step is shown again with it: the frontend reloads a progress step whose
+        description changed) or when time is up. The phone's number, which scanning does not
+        tell, is asked on the last step.
         """
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            typed = str(user_input.get(CONF_PHONE) or "").strip()
-            try:
-                self._phone = _own_number(typed, self._country_code) if typed else None
-            except InvalidPhoneNumberError:
-                errors[CONF_PHONE] = "invalid_phone"
-        qr_code: str | None = None
-        state = await self._async_gateway(self._async_link_state_for_qr(), errors)
-        if state is not None:
+        task = self._qr_task
+        if task is not None and task.done():
+            self._qr_task = None
+            state = task.result()
+            if state is None:
+                return self.async_show_progress_done(next_step_id="qr_expired")
             if state.linked:
-                if CONF_PHONE not in errors:
-                    return await self._async_finish()
-            elif (qr_code := state.qr_code) is None:
-                errors["base"] = "qr_not_ready"
-            elif user_input is not None:
-                errors["base"] = "not_linked"
-        return self.async_show_form(
+                return self.async_show_progress_done(next_step_id="finish")
+            self._qr_code = state.qr_code
+        elif task is None:
+            # Chosen from a menu: get the code now, so that it shows at once.
+            self._qr_deadline = self.hass.loop.time() + QR_TIMEOUT
+            state = await self._async_gateway(self._async_link_state_for_qr(), {})
+            if state is not None and state.linked:
+                return await self.async_step_finish()
+            self._qr_code = state.qr_code if state is not None else None
+        elif user_input is not None:
+            # Submitted, by a client that knows the step as the form it once was: look now.
+            state = await self._async_gateway(self._async_link_state_for_qr(), {})
+            if state is not None and state.linked:
+                task.cancel()
+                self._qr_task = None
+                return self.async_show_progress_done(next_step_id="finish")
+        return self._async_show_qr()
+
+    def _async_show_qr(self) -> ConfigFlowResult:
+        """Show the QR code (or that it is awaited), watching for the next change."""
+        if self._qr_task is None:
+            self._qr_task = self.hass.async_create_background_task(
+                self._async_watch_qr(self._qr_code), "smartwats QR code wait"
+            )
+        if self._qr_code is None:
+            return self.async_show_progress(
+                step_id="qr", progress_action="wait_for_qr_code", progress_task=self._qr_task
+            )
+        return self.async_show_progress(
             step_id="qr",
-            data_schema=self.add_suggested_values_to_schema(
-                STEP_QR_SCHEMA, user_input or {CONF_PHONE: self._phone}
-            ),
-            errors=errors,
-            description_placeholders={"qr_code": _qr_markdown(qr_code)},
+            progress_action="wait_for_qr_scan",
+            description_placeholders={"qr_code": _qr_markdown(self._qr_code)},
+            progress_task=self._qr_task,
+        )
+
+    async def async_step_qr_expired(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Tell the QR code was not scanned in time and offer both ways again."""
+        return self.async_show_menu(
+            step_id="qr_expired",
+            menu_options=["qr", "pair_code"],
+            description_placeholders={"timeout": f"{QR_TIMEOUT:g}"},
         )
 
     async def async_step_pair_code(
@@ -321,21 +404,21 @@ class SmartwatsConfigFlow(ConfigFlow, domain=DOMAIN):
                 try:
                     self._pair_code = await self._async_pair_code(phone)
                 except SmartwatsAlreadyLinkedError:
-                    # Linked meanwhile (the QR code was scanned): nothing left to do.
-                    return await self._async_finish()
+                    # Linked meanwhile (the QR code was scanned): only the last step is left.
+                    return await self.async_step_finish()
                 except SmartwatsNotReadyError:
                     errors["base"] = "pair_code_not_ready"
                 except SmartwatsError as err:
                     _LOGGER.debug("No pair code: %s", err)
                     errors["base"] = form_error(err)
                 else:
-                    self._phone = phone
+                    self._pair_phone = phone
                     self._link_task = None
                     return await self.async_step_pair_code_wait()
         return self.async_show_form(
             step_id="pair_code",
             data_schema=self.add_suggested_values_to_schema(
-                STEP_PAIR_CODE_SCHEMA, user_input or {CONF_PHONE: self._phone}
+                STEP_PAIR_CODE_SCHEMA, user_input or {CONF_PHONE: self._pair_phone}
             ),
             errors=errors,
         )
@@ -354,13 +437,14 @@ class SmartwatsConfigFlow(ConfigFlow, domain=DOMAIN):
                 progress_action="wait_for_pair_code",
                 description_placeholders={
                     "pair_code": str(self._pair_code),
-                    "phone": f"+{self._phone}",
+                    "phone": format_phone(str(self._pair_phone)),
                 },
                 progress_task=self._link_task,
             )
         linked = self._link_task.result()
         self._link_task = None
         if linked:
+            self._phone = self._pair_phone
             return self.async_show_progress_done(next_step_id="finish")
         self._pair_code = None
         return self.async_show_progress_done(next_step_id="pair_code_expired")
@@ -376,8 +460,49 @@ class SmartwatsConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
     async def async_step_finish(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Finish once the phone has linked the instance."""
-        return await self._async_finish()
+        """Once linked: name the new entry, and take the phone's number if linking did not tell.
+
+        A relinked entry keeps its name, and is asked the number only if it has none.
+        """
+        reauth = self.source == SOURCE_REAUTH
+        ask_phone = self._phone is None
+        if (
+            user_input is None
+            and reauth
+            and (not ask_phone or CONF_PHONE in self._get_reauth_entry().data)
+        ):
+            return await self._async_finish()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            typed = str(user_input.get(CONF_PHONE) or "").strip()
+            try:
+                if ask_phone and typed:
+                    self._phone = _own_number(typed, self._country_code)
+            except InvalidPhoneNumberError:
+                errors[CONF_PHONE] = "invalid_phone"
+            else:
+                return await self._async_finish(str(user_input.get(CONF_NAME) or "").strip())
+        schema: dict[vol.Marker, Any] = {}
+        if ask_phone:
+            schema[vol.Optional(CONF_PHONE)] = _PHONE_SELECTOR
+        if not reauth:
+            schema[vol.Optional(CONF_NAME)] = _TEXT_SELECTOR
+        offered = {
+            CONF_PHONE: format_phone(self._pair_phone) if self._pair_phone else None,
+            CONF_NAME: format_phone(self._phone) if self._phone else None,
+        }
+        instance_id = self._data[CONF_INSTANCE_ID]
+        return self.async_show_form(
+            step_id="finish",
+            data_schema=self.add_suggested_values_to_schema(
+                vol.Schema(schema), user_input or offered
+            ),
+            errors=errors,
+            description_placeholders={
+                "instance_id": instance_id,
+                "default_name": _default_name(None, instance_id),
+            },
+        )
 
     # -- re-authentication and reconfiguration ---------------------------------------------------
 
@@ -420,23 +545,25 @@ class SmartwatsConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Change the access token or the gateway URL of the same instance."""
+        """Change the access token or the gateway URL of the entry's instance (shown, not asked)."""
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
             data = _connection_data(user_input, entry.data)
-            await self.async_set_unique_id(data[CONF_INSTANCE_ID])
-            self._abort_if_unique_id_mismatch()
             if await self._async_check_connection(data, errors) is not None:
+                # The instance id stays as stored (see _async_finish).
+                del data[CONF_INSTANCE_ID]
                 return self.async_update_reload_and_abort(entry, data_updates=data)
+        shown = user_input or _connection_input(entry.data)
+        schema = _connection_schema(instance_field=False, open_address=_open_address(shown, errors))
         return self.async_show_form(
             step_id="reconfigure",
-            data_schema=self.add_suggested_values_to_schema(
-                _connection_schema(instance_required=True),
-                user_input or _connection_input(entry.data),
-            ),
+            data_schema=self.add_suggested_values_to_schema(schema, shown),
             errors=errors,
-            description_placeholders={"profile_url": PROFILE_URL},
+            description_placeholders={
+                "profile_url": PROFILE_URL,
+                "instance_id": entry.data[CONF_INSTANCE_ID],
+            },
         )
 
     # -- helpers ------------------------------------------------------------------------------
@@ -452,7 +579,7 @@ class SmartwatsConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> LinkState | None:
         """Check typed connection data: the API address, then with the gateway (`_async_check`)."""
         if is_insecure_url(data[CONF_BASE_URL]):
-            errors[CONF_BASE_URL] = "insecure_url"
+            errors["base"] = "insecure_url"
             return None
         return await self._async_check(data, errors)
 
@@ -467,7 +594,7 @@ class SmartwatsConfigFlow(ConfigFlow, domain=DOMAIN):
         try:
             client = async_create_client(self.hass, data)
         except ValueError:
-            errors[CONF_BASE_URL] = "invalid_url"
+            errors["base"] = "invalid_url"
             return None
         if not data[CONF_INSTANCE_ID]:
             instance_id = await self._async_gateway(client.create_instance(), errors)
@@ -515,12 +642,33 @@ class SmartwatsConfigFlow(ConfigFlow, domain=DOMAIN):
         return None
 
     async def _async_linked_or_link(self, state: LinkState) -> ConfigFlowResult:
-        """Finish when the instance is linked, else offer the ways to link it."""
-        if state.linked:
-            return await self._async_finish()
+        """Finish when the instance is linked (a new one is named first), else offer to link it."""
         if self.source == SOURCE_REAUTH:
+            if state.linked:
+                return await self._async_finish()
             return await self.async_step_relink()
+        if state.linked:
+            return await self.async_step_finish()
         return await self.async_step_link()
+
+    async def _async_watch_qr(self, shown: str | None) -> LinkState | None:
+        """Poll the link state until the phone has linked or the gateway shows another QR code.
+
+        Return that state, or None when the time for scanning is up.
+        """
+        try:
+            async with asyncio.timeout_at(self._qr_deadline):
+                while True:
+                    await asyncio.sleep(QR_POLL_INTERVAL)
+                    try:
+                        state = await self._async_link_state_for_qr()
+                    except SmartwatsError as err:
+                        _LOGGER.debug("Link state unknown while the QR code is shown: %s", err)
+                        continue
+                    if state.linked or state.qr_code not in (None, shown):
+                        return state
+        except TimeoutError:
+            return None
 
     async def _async_wait_for_link(self) -> bool:
         """Poll the link state until the phone has linked (True) or the time is up (False)."""
@@ -539,8 +687,11 @@ class SmartwatsConfigFlow(ConfigFlow, domain=DOMAIN):
         except TimeoutError:
             return False
 
-    async def _async_finish(self) -> ConfigFlowResult:
-        """Create the entry, or update the re-authenticated one."""
+    async def _async_finish(self, name: str = "") -> ConfigFlowResult:
+        """Create the entry (named ``name``, else by default), or update the re-authenticated one.
+
+        A new entry's default country code is that of Home Assistant's country, if known.
+        """
         data = dict(self._data)
         if self._phone:
             data[CONF_PHONE] = self._phone
@@ -550,14 +701,18 @@ class SmartwatsConfigFlow(ConfigFlow, domain=DOMAIN):
             del data[CONF_INSTANCE_ID]
             return self._async_reauth_done(data)
         data[CONF_WEBHOOK_ID] = webhook.async_generate_id()
+        options: dict[str, Any] = {
+            CONF_ALLOWED_EVENTS: list(DEFAULT_ALLOWED_EVENTS),
+            CONF_SEND_INTERVAL: DEFAULT_SEND_INTERVAL,
+            CONF_INCLUDE_OWN_MESSAGES: DEFAULT_INCLUDE_OWN_MESSAGES,
+            CONF_OUTBOX_VALID_FOR: DEFAULT_OUTBOX_VALID_FOR,
+        }
+        if self._country_code:
+            options[CONF_DEFAULT_COUNTRY_CODE] = self._country_code
         return self.async_create_entry(
-            title=self._phone or data[CONF_INSTANCE_ID],
+            title=name or _default_name(self._phone, data[CONF_INSTANCE_ID]),
             data=data,
-            options={
-                CONF_ALLOWED_EVENTS: list(DEFAULT_ALLOWED_EVENTS),
-                CONF_SEND_INTERVAL: DEFAULT_SEND_INTERVAL,
-                CONF_INCLUDE_OWN_MESSAGES: DEFAULT_INCLUDE_OWN_MESSAGES,
-            },
+            options=options,
         )
 
     def _async_reauth_done(self, data: dict[str, Any]) -> ConfigFlowResult:
@@ -581,7 +736,10 @@ class SmartwatsOptionsFlow(OptionsFlowWithReload):
     """Change which events arrive, the default country code, pacing and own messages."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show and check the options."""
+        """Show and check the options.
+
+        Without a default country code, that of Home Assistant's country is offered.
+        """
         errors: dict[str, str] = {}
         if user_input is not None:
             options = dict(user_input)
@@ -592,15 +750,29 @@ class SmartwatsOptionsFlow(OptionsFlowWithReload):
             if code and not _COUNTRY_CODE.fullmatch(code):
                 errors[CONF_DEFAULT_COUNTRY_CODE] = "invalid_country_code"
             if not errors:
+                options[CONF_ALLOWED_EVENTS] = [
+                    _EVENTS_CHOSEN[choice] for choice in options[CONF_ALLOWED_EVENTS]
+                ]
                 if code:
                     options[CONF_DEFAULT_COUNTRY_CODE] = code
                 return self.async_create_entry(data=options)
+        if user_input is None:
+            user_input = dict(self.config_entry.options)
+            user_input[CONF_ALLOWED_EVENTS] = [
+                _EVENT_CHOICES[event]
+                for event in user_input.get(CONF_ALLOWED_EVENTS, ())
+                if event in _EVENT_CHOICES
+            ]
+            if not user_input.get(CONF_DEFAULT_COUNTRY_CODE):
+                user_input[CONF_DEFAULT_COUNTRY_CODE] = calling_code(self.hass.config.country)
         return self.async_show_form(
             step_id="init",
-            data_schema=self.add_suggested_values_to_schema(
-                OPTIONS_SCHEMA, user_input or self.config_entry.options
-            ),
+            data_schema=self.add_suggested_values_to_schema(OPTIONS_SCHEMA, user_input),
             errors=errors,
+            description_placeholders={
+                "max_send_interval": f"{MAX_SEND_INTERVAL:g}",
+                "max_valid_for": str(MAX_OUTBOX_VALID_FOR),
+            },
         )
 
 
@@ -614,11 +786,12 @@ class RecipientSubentryFlowHandler(ConfigSubentryFlow):
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         """Add a recipient."""
         errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
         if user_input is not None:
             target = await self._async_target(user_input, errors)
-            if target is not None:
-                if self._target_taken(target, None):
-                    return self.async_abort(reason="already_configured")
+            if target is not None and not self._target_taken(
+                user_input, target, None, errors, placeholders
+            ):
                 name = str(user_input[CONF_NAME]).strip()
                 return self.async_create_entry(
                     title=name, data={CONF_NAME: name, CONF_TARGET: target}, unique_id=target
@@ -627,6 +800,7 @@ class RecipientSubentryFlowHandler(ConfigSubentryFlow):
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(await self._async_schema(), user_input),
             errors=errors,
+            description_placeholders=placeholders,
         )
 
     async def async_step_reconfigure(
@@ -635,11 +809,12 @@ class RecipientSubentryFlowHandler(ConfigSubentryFlow):
         """Change a recipient's name or target."""
         subentry = self._get_reconfigure_subentry()
         errors: dict[str, str] = {}
+        placeholders = {"name": subentry.title}
         if user_input is not None:
             target = await self._async_target(user_input, errors)
-            if target is not None:
-                if self._target_taken(target, subentry.subentry_id):
-                    return self.async_abort(reason="already_configured")
+            if target is not None and not self._target_taken(
+                user_input, target, subentry.subentry_id, errors, placeholders
+            ):
                 name = str(user_input[CONF_NAME]).strip()
                 return self.async_update_and_abort(
                     self._get_entry(),
@@ -651,22 +826,47 @@ class RecipientSubentryFlowHandler(ConfigSubentryFlow):
         schema = await self._async_schema()
         if user_input is None:
             current = subentry.data[CONF_TARGET]
-            field = CONF_GROUP if any(g.id == current for g in self._groups or ()) else CONF_TARGET
-            user_input = {CONF_NAME: subentry.data[CONF_NAME], field: current}
+            if any(g.id == current for g in self._groups or ()):
+                user_input = {CONF_NAME: subentry.data[CONF_NAME], CONF_GROUP: current}
+            else:
+                user_input = {
+                    CONF_NAME: subentry.data[CONF_NAME],
+                    CONF_TARGET: format_phone(current),
+                }
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(schema, user_input),
             errors=errors,
-            description_placeholders={"name": subentry.title},
+            description_placeholders=placeholders,
         )
 
-    def _target_taken(self, target: str, subentry_id: str | None) -> bool:
-        """Whether another recipient of the entry has this target."""
-        return any(
-            sub.unique_id == target and sub.subentry_id != subentry_id
-            for sub in self._get_entry().subentries.values()
-            if sub.subentry_type == SUBENTRY_RECIPIENT
+    def _target_taken(
+        self,
+        user_input: Mapping[str, Any],
+        target: str,
+        subentry_id: str | None,
+        errors: dict[str, str],
+        placeholders: dict[str, str],
+    ) -> bool:
+        """Whether another recipient of the entry has this target; if so, say which one.
+
+        The error is on the field the target came from (the number typed or the group picked).
+        """
+        other: ConfigSubentry | None = next(
+            (
+                sub
+                for sub in self._get_entry().subentries.values()
+                if sub.subentry_type == SUBENTRY_RECIPIENT
+                and sub.unique_id == target
+                and sub.subentry_id != subentry_id
+            ),
+            None,
         )
+        if other is None:
+            return False
+        errors[CONF_GROUP if user_input.get(CONF_GROUP) else CONF_TARGET] = "target_taken"
+        placeholders["recipient"] = other.title
+        return True
 
     def _client(self) -> SmartwatsClient:
         entry = self._get_entry()

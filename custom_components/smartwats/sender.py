@@ -453,7 +453,12 @@ class SmartwatsSender:
             if now < self._open_until:
                 return min(self._open_until - now, item.expires_at - now)
             if not self._coordinator.data.linked:
-                return item.expires_at - now
+                # Looked at again when it expires, or when it has waited long enough for the
+                # outbox_stalled repair.
+                stalled_at = item.queued_at + STALLED_AFTER
+                return (
+                    min(item.expires_at, stalled_at if stalled_at > now else item.expires_at) - now
+                )
             async with self._lock:
                 try:
                     result = await self._async_send_one(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from homeassistant.components.sensor import (
@@ -23,8 +24,9 @@ from .models import SmartwatsConfigEntry
 from .sender import signal_outbox_changed
 from .stats import MessageStats
 
-# Counters change only when messages pass; nothing is polled.
+# Counters change only when messages pass; only the outbox's age is refreshed (from memory).
 PARALLEL_UPDATES = 0
+SCAN_INTERVAL = timedelta(minutes=1)
 
 # A sensor state holds at most 255 characters; the whole text stays in the attributes.
 _MAX_STATE_LENGTH = 255
@@ -152,6 +154,9 @@ class SmartwatsOutboxSensor(SmartwatsInstanceEntity, SensorEntity):
     _attr_translation_key = "outbox"
     _attr_entity_category = EntityCategory.DIAGNOSTIC
     _attr_state_class = SensorStateClass.MEASUREMENT
+    # Written whenever the outbox changes, and every minute for the oldest message's age (a
+    # read of memory, nothing is asked of the gateway).
+    _attr_should_poll = True
 
     def __init__(self, entry: SmartwatsConfigEntry) -> None:
         """Describe the sensor of the entry's outbox."""

@@ -200,8 +200,10 @@ class _Targets:
 def _entry(
     hass: HomeAssistant, entry_id: str | None, implied: set[str] | None = None
 ) -> SmartwatsConfigEntry:
-    """Return a loaded entry: the one named, the one ``implied`` (by the entities a call names),
-    or the only one loaded; with several loaded and none of these, say which there are.
+    """Return the loaded entry a call means.
+
+    The one named; else the one ``implied`` (by the entities the call names); else the only one
+    loaded. With several loaded and none of these, the error says which there are.
     """
     if entry_id is None and implied and len(implied) == 1:
         entry_id = next(iter(implied))

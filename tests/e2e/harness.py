@@ -397,6 +397,28 @@ class HomeAssistantServer:
         )
         self._confirm_http_config()
 
+    def restart(self, timeout: float = 90) -> None:
+        """Stop Home Assistant and start it again on what it kept (configuration, storage)."""
+        self.stop()
+        self.process = ManagedProcess(
+            "Home Assistant",
+            [
+                sys.executable,
+                "-m",
+                "homeassistant",
+                "--config",
+                str(self.config_dir),
+                "--skip-pip",
+                "--log-no-color",
+            ],
+            self.output_path,
+            cwd=self.config_dir,
+        )
+        self.process.start()
+        wait_until(
+            "Home Assistant to run again", self._running, timeout=timeout, process=self.process
+        )
+
     def _onboard(self) -> None:
         """Onboard through the onboarding REST API, as the frontend does: user, then each step."""
         client_id = self.url + "/"
@@ -596,6 +618,11 @@ class HomeAssistantClient(RestClient):
     async def flow_step(self, flow_id: str, data: dict[str, Any]) -> dict[str, Any]:
         """Submit a step of a config flow (a form's data, or {"next_step_id"} for a menu)."""
         result: dict[str, Any] = await self.post(f"/api/config/config_entries/flow/{flow_id}", data)
+        return result
+
+    async def flow(self, flow_id: str) -> dict[str, Any]:
+        """Return a config flow's current step, as the frontend loads it again after an event."""
+        result: dict[str, Any] = await self.get(f"/api/config/config_entries/flow/{flow_id}")
         return result
 
     async def entries(self, domain: str) -> list[dict[str, Any]]:

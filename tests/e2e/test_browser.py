@@ -1,5 +1,8 @@
 """A person's view: Home Assistant's frontend in headless Chromium shows a scannable QR code.
 
+The QR step is a progress step: the dialog moves on to the last step by itself once the phone
+has scanned the code.
+
 Chromium is Debian's package (scripts/toolchain installs it); Playwright drives it and never
 downloads a browser of its own. The screenshot is kept as artifacts/qr-step.png.
 """
@@ -116,7 +119,10 @@ def debian_chromium() -> Path:
 async def test_the_qr_step_shows_the_gateways_current_code(
     hass_server: HomeAssistantServer, emu: EmulatorClient, e2e_workdir: Path
 ) -> None:
-    """Log in, add SmartWats, choose the QR code: the screenshot decodes to the current payload."""
+    """Log in, add SmartWats, choose the QR code: the screenshot decodes to the current payload.
+
+    Then the phone scans it: with nothing submitted, the dialog moves on to the naming step.
+    """
     token, instance_id = await emu.create_instance(linked=False)
 
     async with chromium(e2e_workdir) as context:
@@ -141,6 +147,13 @@ async def test_the_qr_step_shows_the_gateways_current_code(
                 " || new Promise(done => img.addEventListener('load', done, {once: true}))"
             )
             png = await page.screenshot()
+            current = await emu.qr(instance_id)  # before linking, which ends the QR codes
+
+            # Nothing to submit: once the phone has scanned the code, the dialog moves on by itself.
+            assert await page.get_by_role("button", name="Submit").count() == 0
+            await emu.link(instance_id)
+            await page.get_by_text("Name this WhatsApp number").wait_for()
+            await page.locator("input[name=name]").wait_for()
         except BaseException:
             with contextlib.suppress(Exception):
                 (ARTIFACTS / "e2e").mkdir(parents=True, exist_ok=True)
@@ -148,6 +161,5 @@ async def test_the_qr_step_shows_the_gateways_current_code(
             raise
 
     keep_artifact(png, SCREENSHOT)
-    current = await emu.qr(instance_id)
     assert current["payload"] is not None
     assert decode_qr_codes(png) == [current["payload"]]

@@ -18,7 +18,13 @@ import pytest
 import yaml
 
 from .conftest import DOMAIN
-from .harness import REPO, EmulatorClient, HarnessError, HomeAssistantClient
+from .harness import (
+    REPO,
+    EmulatorClient,
+    HarnessError,
+    HomeAssistantClient,
+    HomeAssistantServer,
+)
 
 INTEGRATION = REPO / "custom_components" / "smartwats"
 SENDER = "966501234567"
@@ -59,14 +65,18 @@ async def linked_entry(ha: HomeAssistantClient, emu: EmulatorClient) -> AsyncIte
     phone = next(_PHONES)
     token, instance_id = await emu.create_instance(linked=True, phone=phone)
     result = await ha.start_flow(DOMAIN)
+    flow_id = result["flow_id"]
     result = await ha.flow_step(
-        result["flow_id"],
+        flow_id,
         {
             "access_token": token,
             "instance_id": instance_id,
             "advanced": {"base_url": emu.api_url},
         },
     )
+    # Linked already: straight to the last step, whose fields (number, name) are all optional.
+    assert (result["type"], result["step_id"]) == ("form", "finish"), result
+    result = await ha.flow_step(flow_id, {})
     assert result["type"] == "create_entry", result
     entry_id = result["result"]["entry_id"]
     await ha.wait_entry_state(entry_id, "loaded")
@@ -109,7 +119,9 @@ async def test_send_text_reaches_the_gateway(
     assert sent[0]["to"] == SENDER_JID
     assert sent[0]["type"] == "text"
     assert sent[0]["payload"]["message"] == "The garage door is open"
-    assert response == {"messages": [{"target": SENDER, "message_id": sent[0]["message_id"]}]}
+    assert response == {
+        "messages": [{"target": SENDER, "message_id": sent[0]["message_id"], "status": "sent"}]
+    }
 
 
 @requires_webhook
@@ -206,3 +218,34 @@ async def test_receipts_fire_message_status_up_to_read(
         assert status["config_entry_id"] == linked_entry.entry_id
         assert status["instance_id"] == linked_entry.instance_id
         assert status["chat_id"] == SENDER_JID
+
+
+@requires_send_text
+async def test_queued_message_is_delivered_after_a_restart(
+    ha: HomeAssistantClient,
+    emu: EmulatorClient,
+    linked_entry: LinkedEntry,
+    hass_server: HomeAssistantServer,
+) -> None:
+    """A message accepted while the gateway cannot send survives a restart of Home Assistant.
+
+    It is in the outbox on disk when the action returns; the restarted Home Assistant sends it,
+    once.
+    """
+    instance_id = linked_entry.instance_id
+    await emu.post(f"/_emulator/instances/{instance_id}/fault", {"kind": "outage"})
+    response = await send_text(ha, linked_entry, SENDER, "The freezer door is open")
+    [item] = response["messages"]
+    assert item["status"] == "queued", response
+    assert item["message_id"] is None
+    await asyncio.to_thread(hass_server.restart)
+    await emu.delete(f"/_emulator/instances/{instance_id}/fault")
+    await ha.wait_entry_state(linked_entry.entry_id, "loaded")
+    sent: list[dict[str, Any]] = []
+    async with asyncio.timeout(60):
+        while not sent:
+            sent = await emu.sent(instance_id)
+            await asyncio.sleep(0.2)
+    await asyncio.sleep(1)  # nothing more comes: it was sent once
+    sent = await emu.sent(instance_id)
+    assert [message["payload"]["message"] for message in sent] == ["The freezer door is open"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .client import CHECK_PHONES_BATCH_SIZE, DEFAULT_BASE_URL, SmartwatsClient
+from .countries import CALLING_CODES, calling_code, format_phone
 from .exceptions import (
     InvalidPhoneNumberError,
     SmartwatsAlreadyLinkedError,
@@ -41,6 +42,7 @@ from .models import (
 from .phone import is_group_jid, normalize_phone, to_user_jid
 
 __all__ = [
+    "CALLING_CODES",
     "CHECK_PHONES_BATCH_SIZE",
     "DEFAULT_BASE_URL",
     "MAX_ALBUM_ITEMS",
@@ -74,7 +76,9 @@ __all__ = [
     "SmartwatsQuotaError",
     "SmartwatsRequestError",
     "UrlButton",
+    "calling_code",
     "carousel_button_from_dict",
+    "format_phone",
     "is_group_jid",
     "normalize_phone",
     "to_user_jid",
