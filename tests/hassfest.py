@@ -15,11 +15,17 @@ import re
 from typing import Any
 
 from awesomeversion import AwesomeVersion, AwesomeVersionStrategy
-from homeassistant.const import Platform, __version__ as ha_version
+from homeassistant.const import Platform
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 INTEGRATION = REPO / "custom_components" / "smartwats"
+# The oldest supported Home Assistant release, which `scripts/test --ha-matrix` runs the tests on.
+OLDEST_RELEASE = re.search(
+    r"^homeassistant==(\S+)$",
+    (REPO / "requirements_test_oldest.txt").read_text(encoding="utf-8"),
+    re.MULTILINE,
+)
 
 # hassfest's manifest schema for custom integrations (script/hassfest/manifest.py).
 MANIFEST_KEYS = {
@@ -208,7 +214,7 @@ def check_manifest(integration: Path = INTEGRATION) -> list[str]:
 
 
 def check_hacs(root: Path = REPO) -> list[str]:
-    """hacs.json names the integration, the Home Assistant version the tests run, its zip asset."""
+    """hacs.json names the integration, the oldest Home Assistant release tested, its zip asset."""
     problems: list[str] = []
     hacs = _load_json(root / "hacs.json", problems)
     if not isinstance(hacs, dict):
@@ -218,10 +224,9 @@ def check_hacs(root: Path = REPO) -> list[str]:
     for key in hacs:
         if key not in HACS_KEYS:
             problems.append(f"hacs.json: unknown key {key!r}")
-    if hacs.get("homeassistant") != ha_version:
-        problems.append(
-            f"hacs.json: homeassistant must be {ha_version!r}, the version the tests run"
-        )
+    oldest = OLDEST_RELEASE.group(1) if OLDEST_RELEASE else None
+    if hacs.get("homeassistant") != oldest:
+        problems.append(f"hacs.json: homeassistant must be {oldest!r}, the oldest release tested")
     # HACS installs a release's zip asset instead of the folder: it needs the asset's name.
     if "zip_release" in hacs and not isinstance(hacs["zip_release"], bool):
         problems.append("hacs.json: zip_release must be true or false")

@@ -4,6 +4,12 @@ Home Assistant installs an integration's requirements when it sets the integrati
 scripts/develop runs it with --skip-pip, so every requirement of every integration that starts with
 the development configuration must already be installed by the toolchain (requirements_dev.txt).
 The configuration is the one scripts/develop lays out (config/configuration.yaml with its includes).
+
+The integrations that start are those of the configuration and of Home Assistant's defaults, with
+their `dependencies`. Their `after_dependencies` need not start, but the integrations that name them
+import them (for example analytics imports hassio, which imports aiohasupervisor), so their
+requirements must be installed too. scripts/toolchain walks the same way to install what the other
+tested releases (`scripts/test --ha-matrix`) need at start-up.
 """
 
 from __future__ import annotations
@@ -35,6 +41,15 @@ async def _domains_started_by_develop(hass: HomeAssistant, config_dir: Path) -> 
     return resolved
 
 
+async def _after_dependencies(hass: HomeAssistant, domains: set[str]) -> set[str]:
+    """The `after_dependencies` of the integrations `domains` that are not among them."""
+    after: set[str] = set()
+    for domain in domains:
+        integration = await async_get_integration(hass, domain)
+        after.update(integration.after_dependencies)
+    return after - domains
+
+
 async def test_everything_develop_starts_is_installed(hass: HomeAssistant, tmp_path: Path) -> None:
     """Each requirement of the integrations started by scripts/develop is already installed."""
     domains = await _domains_started_by_develop(hass, tmp_path)
@@ -51,8 +66,12 @@ async def test_everything_develop_starts_is_installed(hass: HomeAssistant, tmp_p
         DOMAIN,
     } <= domains
 
+    # analytics, set up by default, names hassio as an after-dependency, and imports it.
+    after = await _after_dependencies(hass, domains)
+    assert "hassio" in after
+
     missing = []
-    for domain in sorted(domains):
+    for domain in sorted(domains | after):
         integration = await async_get_integration(hass, domain)
         missing.extend(
             f"{domain}: {requirement}"

@@ -7,13 +7,11 @@ from collections.abc import Callable
 from homeassistant.config_entries import SIGNAL_CONFIG_ENTRY_CHANGED, ConfigEntryChange
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import (
-    config_validation as cv,
-    device_registry as dr,
-)
+from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.typing import ConfigType
 
+from .compat import async_get_or_create_device
 from .const import DOMAIN, LOGGER
 from .coordinator import SmartwatsLinkCoordinator
 from .entity import instance_device_info
@@ -87,9 +85,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartwatsConfigEntry) ->
         client=client, coordinator=coordinator, sender=sender, stats=stats, webhook=webhook
     )
     # Recipients' devices link to the instance's device: it must exist before the platforms.
-    dr.async_get(hass).async_get_or_create(
-        config_entry_id=entry.entry_id, **instance_device_info(entry)
-    )
+    async_get_or_create_device(hass, entry.entry_id, instance_device_info(entry))
     # Before the platforms: the event entities show whether the gateway has a URL.
     await webhook.async_start()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from homeassistant.components.binary_sensor import BinarySensorEntity
-from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .entity import SmartwatsLinkEntity
 from .models import SmartwatsConfigEntry
+
+if TYPE_CHECKING:
+    from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
+else:  # no binary_sensor.const before 2026.10 (compat.py)
+    from homeassistant.components.binary_sensor import BinarySensorDeviceClass
 
 # Read-only: the coordinator does all the talking to the gateway.
 PARALLEL_UPDATES = 0

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
+from .compat import linked_device_info
 from .const import CONF_INSTANCE_ID, CONF_TARGET, DOMAIN, PROFILE_URL
 from .coordinator import SmartwatsLinkCoordinator
 from .models import SmartwatsConfigEntry
@@ -45,15 +45,15 @@ def recipient_device_info(
     The instance's device is registered when the entry is set up, before any platform.
     """
     instance_id: str = entry.data[CONF_INSTANCE_ID]
-    return DeviceInfo(
+    return linked_device_info(
+        hass,
+        (DOMAIN, instance_id),
+        config_entry_id=entry.entry_id,
         entry_type=DeviceEntryType.SERVICE,
         identifiers={(DOMAIN, recipient_device_key(instance_id, subentry.subentry_id))},
         manufacturer="SmartWats",
         model="WhatsApp chat",
         name=subentry.title,
-        via_device_id=dr.async_get_device_id_by_identifier(
-            hass, (DOMAIN, instance_id), config_entry_id=entry.entry_id
-        ),
     )
 
 

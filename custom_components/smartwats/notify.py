@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import override
+from typing import TYPE_CHECKING, override
 
 from homeassistant.components.notify import NotifyEntity
-from homeassistant.components.notify.const import NotifyEntityFeature
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -14,6 +13,11 @@ from .const import SUBENTRY_RECIPIENT
 from .entity import SmartwatsRecipientEntity
 from .messages import TextMessage
 from .models import SmartwatsConfigEntry
+
+if TYPE_CHECKING:
+    from homeassistant.components.notify.const import NotifyEntityFeature
+else:  # not in notify.const before 2026.10 (compat.py)
+    from homeassistant.components.notify import NotifyEntityFeature
 
 # Messages are paced by the instance's send queue, not by the entity platform.
 PARALLEL_UPDATES = 0
