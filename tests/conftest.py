@@ -62,24 +62,6 @@ if importlib.util.find_spec("homeassistant.components.http.config") is None:
     # matrix runs the end-to-end tests on the pinned and the newest release.
     collect_ignore.append("e2e")
 
-# Tests of what Home Assistant does only from a release on: expected to fail before, with this.
-_NEWER_THAN_THE_RELEASE = {
-    # A device links to another by its id from 2026.8 on (compat.linked_device_info).
-    "tests/test_sensor.py::test_recipient_changes_reload_the_entry": (
-        hasattr(dr, "async_get_device_id_by_identifier"),
-        KeyError,
-    ),
-}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the tests of what this release does not do yet as failing as expected."""
-    for item in items:
-        supported, error = _NEWER_THAN_THE_RELEASE.get(item.nodeid, (True, None))
-        if not supported:
-            item.add_marker(pytest.mark.xfail(raises=error, strict=True, reason="newer release"))
-
-
 def _device_by_identifier(
     self: dr.DeviceRegistry, identifier: tuple[str, str], config_entry_id: str
 ) -> dr.DeviceEntry | None:

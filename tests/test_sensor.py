@@ -245,12 +245,15 @@ async def test_recipient_changes_reload_the_entry(
 
     (added,) = entry.subentries.values()
     info = recipient_device_info(hass, entry, added)
+    assert info["identifiers"] == {(DOMAIN, f"{instance_id}_{added.subentry_id}")}
+    assert info["name"] == "Mum"
     instance_device = device_registry.async_get_device_by_identifier(
         (DOMAIN, instance_id), entry.entry_id
     )
-    assert info["via_device_id"] == instance_device.id
-    assert info["identifiers"] == {(DOMAIN, f"{instance_id}_{added.subentry_id}")}
-    assert info["name"] == "Mum"
+    recipient_device = device_registry.async_get_device_by_identifier(
+        (DOMAIN, f"{instance_id}_{added.subentry_id}"), entry.entry_id
+    )
+    assert recipient_device.via_device_id == instance_device.id  # on every release
 
     hass.config_entries.async_update_subentry(entry, added, title="Mother")
     await hass.async_block_till_done()

@@ -1,4 +1,4 @@
-"""What differs between the supported Home Assistant releases, from 2026.6 (hacs.json) on.
+"""What differs between the supported Home Assistant releases, from 2026.7 (hacs.json) on.
 
 `scripts/test --ha-matrix` runs the tests on the oldest supported release and on the pinned one
 (whose API mypy checks), and the end-to-end tests on the newest. Where they differ:
