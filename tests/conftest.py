@@ -62,6 +62,7 @@ if importlib.util.find_spec("homeassistant.components.http.config") is None:
     # matrix runs the end-to-end tests on the pinned and the newest release.
     collect_ignore.append("e2e")
 
+
 def _device_by_identifier(
     self: dr.DeviceRegistry, identifier: tuple[str, str], config_entry_id: str
 ) -> dr.DeviceEntry | None:
