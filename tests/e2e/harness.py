@@ -723,3 +723,15 @@ class EventStream:
             raise HarnessError(
                 f"no event {what} within {within} s; received: {self.events}"
             ) from None
+
+
+async def wait_for_webhook(emu: EmulatorClient, instance_id: str, ha_url: str) -> str:
+    """Wait until the integration has given the gateway its webhook; return the URL."""
+    webhook: dict[str, Any] = {}
+    for _ in range(150):
+        webhook = (await emu.instance(instance_id))["webhook"]
+        if webhook["url"] and webhook["enabled"]:
+            assert str(webhook["url"]).startswith(ha_url + "/api/webhook/"), webhook
+            return str(webhook["url"])
+        await asyncio.sleep(0.1)
+    raise HarnessError(f"the integration gave the gateway no webhook: {webhook}")

@@ -27,7 +27,10 @@ from .harness import (
     DEV_PASSWORD,
     DEV_USER,
     EmulatorClient,
+    HarnessError,
+    HomeAssistantClient,
     HomeAssistantServer,
+    wait_for_webhook,
 )
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -129,15 +132,7 @@ async def test_the_qr_step_shows_the_gateways_current_code(
         page = context.pages[0] if context.pages else await context.new_page()
         try:
             await log_in(page, hass_server.url)
-            await page.goto(hass_server.url + "/config/integrations/dashboard/add?domain=smartwats")
-            await page.get_by_role("button", name="OK").click()  # "Do you want to set up …?"
-
-            await page.locator("input[name=access_token]").fill(token)
-            await page.locator("input[name=instance_id]").fill(instance_id)
-            await page.get_by_text("Advanced settings").click()
-            await page.locator("input[name=base_url]").fill(emu.api_url)
-            await page.get_by_role("button", name="Submit").click()
-
+            await fill_in_the_gateway(page, hass_server.url, token, instance_id, emu.api_url)
             await page.get_by_text("Scan a QR code").click()
             await page.get_by_text("Scan the QR code").wait_for()
             image = page.locator("img[src^='data:image/png;base64,']")
@@ -163,3 +158,165 @@ async def test_the_qr_step_shows_the_gateways_current_code(
     keep_artifact(png, SCREENSHOT)
     assert current["payload"] is not None
     assert decode_qr_codes(png) == [current["payload"]]
+
+
+# Text the frontend shows for a translation it could not render, or a key it found no text for.
+_UNTRANSLATED = re.compile(r"Translation error|MALFORMED_ARGUMENT|component\.smartwats\.")
+
+
+async def expect_translated(page: Page, where: str) -> None:
+    """Fail when the page shows an untranslated key or a broken translation."""
+    # The dialogs live in shadow roots: innerText of the body does not reach them, Playwright's
+    # text engine does.
+    shown = await page.locator("body").evaluate(
+        """body => {
+            const texts = [];
+            const walk = root => {
+                for (const el of root.querySelectorAll('*')) {
+                    if (el.shadowRoot) walk(el.shadowRoot);
+                }
+                texts.push(root.textContent || '');
+            };
+            walk(document);
+            return texts.join('\\n');
+        }"""
+    )
+    found = _UNTRANSLATED.search(shown)
+    assert found is None, f"{where}: the page shows {found.group(0)!r}"
+
+
+async def fill_in_the_gateway(page: Page, url: str, token: str, instance_id: str, api: str) -> None:
+    """Open "Add integration" for SmartWats and submit the gateway's details (to the link menu)."""
+    await page.goto(url + "/config/integrations/dashboard/add?domain=smartwats")
+    await page.get_by_role("button", name="OK").click()  # "Do you want to set up …?"
+    await page.locator("input[name=access_token]").fill(token)
+    await page.locator("input[name=instance_id]").fill(instance_id)
+    await page.get_by_text("Advanced settings").click()
+    await page.locator("input[name=base_url]").fill(api)
+    await expect_translated(page, "the first form")
+    await page.get_by_role("button", name="Submit").click()
+
+
+async def scan_the_qr_code(page: Page, emu: EmulatorClient, instance_id: str, phone: str) -> None:
+    """Choose the QR code in the link menu, and let the phone scan it once it shows."""
+    await page.get_by_text("Scan a QR code").click()
+    await page.locator("img[src^='data:image/png;base64,']").wait_for()
+    await expect_translated(page, "the QR step")
+    await emu.link(instance_id, phone=phone)
+
+
+async def add_recipient(page: Page, url: str, name: str, number: str) -> None:
+    """Add a recipient from the integration's page."""
+    await page.goto(url + "/config/integrations/integration/smartwats")
+    await page.get_by_role("button", name="Add recipient").first.click()
+    await page.get_by_text("Add a recipient").wait_for()
+    await page.locator("input[name=name]").fill(name)
+    await page.locator("input[name=target]").fill(number)
+    await expect_translated(page, "the recipient form")
+    await page.get_by_role("button", name="Submit").click()
+    await page.get_by_role("button", name="Finish").click()
+
+
+async def send_and_receive(
+    ha: HomeAssistantClient, emu: EmulatorClient, instance_id: str, number: str
+) -> None:
+    """Send a text to `number` and have it answer: the answer fires the event automations use."""
+    await wait_for_webhook(emu, instance_id, ha.base_url)
+    await ha.post(
+        "/api/services/smartwats/send_text",
+        {"target": "+" + number, "message": "The garage is open"},
+    )
+    sent = await emu.sent(instance_id)
+    assert [(m["to"], m["payload"]["message"]) for m in sent] == [
+        (f"{number}@s.whatsapp.net", "The garage is open")
+    ], sent
+    async with ha.events("smartwats_message_received") as events:
+        reply = await emu.inject(instance_id, "text", text="Closing it", from_number=number)
+        event = await events.wait_for(
+            lambda e: e.data.get("message_id") == reply["key"]["id"], "for the reply"
+        )
+    assert (event.data["sender"], event.data["text"]) == (number, "Closing it")
+
+
+async def relink_through_the_repair(
+    page: Page, url: str, emu: EmulatorClient, instance_id: str, *, title: str, phone: str
+) -> None:
+    """Open the entry's repair, link again by QR code, and see the repair gone."""
+    await page.goto(url + "/config/repairs")
+    repair = page.get_by_text(title)
+    await repair.first.wait_for()
+    assert await repair.count() == 1  # one problem, one repair
+    await expect_translated(page, "the repairs")
+    keep_artifact(await page.screenshot(), ARTIFACTS / "relink-repair.png")
+    await repair.first.click()
+
+    await page.get_by_text("Link WhatsApp again").wait_for()
+    await expect_translated(page, "the relink menu")
+    await scan_the_qr_code(page, emu, instance_id, phone)
+    await page.get_by_text("Re-authentication was successful").wait_for()
+    await expect_translated(page, "the end of the relink")
+    await page.locator("ha-dialog-footer").get_by_role("button", name="Close").click()
+
+    await page.goto(url + "/config/repairs")
+    await page.get_by_text(title).wait_for(state="detached")
+
+
+@pytest.mark.usefixtures("debian_chromium")
+async def test_a_newcomer_links_sends_receives_and_relinks_through_the_repair(
+    hass_server: HomeAssistantServer,
+    emu: EmulatorClient,
+    ha: HomeAssistantClient,
+    e2e_workdir: Path,
+) -> None:
+    """The first hour in the browser: add, link by QR, name, add a recipient, send, receive.
+
+    Then the phone logs the session out. The next send fails and Home Assistant's
+    re-authentication repair appears, the only one for the problem; its flow shows the link menu
+    and the QR code, the phone scans it, and the repair is gone. No screen shows an untranslated
+    key or a broken translation.
+    """
+    token, instance_id = await emu.create_instance(linked=False)
+    phone = "966500000199"
+    mum = "966501234588"
+    url = hass_server.url
+
+    async with chromium(e2e_workdir) as context:
+        page = context.pages[0] if context.pages else await context.new_page()
+        try:
+            await log_in(page, url)
+            await fill_in_the_gateway(page, url, token, instance_id, emu.api_url)
+            await scan_the_qr_code(page, emu, instance_id, phone)
+            await page.get_by_text("Name this WhatsApp number").wait_for()
+            await page.locator("input[name=name]").fill("Home alerts")
+            await page.locator("input[name=phone]").fill("+966 50 000 0199")
+            await expect_translated(page, "the naming step")
+            await page.get_by_role("button", name="Submit").click()
+            # Home Assistant's own last step: the device, named after the entry, and its area.
+            await page.get_by_text("Name and assign").wait_for()
+            await expect_translated(page, "the success step")
+            await page.get_by_role("button", name="Skip and finish").click()
+            (entry_id,) = [
+                e["entry_id"] for e in await ha.entries("smartwats") if e["title"] == "Home alerts"
+            ]
+            await ha.wait_entry_state(entry_id, "loaded")
+
+            await add_recipient(page, url, "Mum", "+" + mum)
+            await ha.wait_entry_state(entry_id, "loaded")
+            await send_and_receive(ha, emu, instance_id, mum)
+
+            # The phone logs the session out; the next send finds it out.
+            await emu.post(f"/_emulator/instances/{instance_id}/logout_from_phone")
+            with contextlib.suppress(HarnessError):  # the send fails: not linked
+                await ha.post(
+                    "/api/services/smartwats/send_text",
+                    {"target": mum, "message": "Still there?", "valid_for": 0},
+                )
+            await relink_through_the_repair(
+                page, url, emu, instance_id, title="Home alerts", phone=phone
+            )
+            await ha.wait_entry_state(entry_id, "loaded")
+        except BaseException:
+            with contextlib.suppress(Exception):
+                (ARTIFACTS / "e2e").mkdir(parents=True, exist_ok=True)
+                await page.screenshot(path=ARTIFACTS / "e2e" / "newcomer-failure.png")
+            raise

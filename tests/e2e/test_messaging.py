@@ -21,9 +21,9 @@ from .conftest import DOMAIN
 from .harness import (
     REPO,
     EmulatorClient,
-    HarnessError,
     HomeAssistantClient,
     HomeAssistantServer,
+    wait_for_webhook,
 )
 
 INTEGRATION = REPO / "custom_components" / "smartwats"
@@ -82,18 +82,6 @@ async def linked_entry(ha: HomeAssistantClient, emu: EmulatorClient) -> AsyncIte
     await ha.wait_entry_state(entry_id, "loaded")
     yield LinkedEntry(entry_id, instance_id, phone)
     await ha.delete(f"/api/config/config_entries/entry/{entry_id}")
-
-
-async def wait_for_webhook(emu: EmulatorClient, instance_id: str, ha_url: str) -> str:
-    """Wait until the integration has given the gateway its webhook; return the URL."""
-    webhook: dict[str, Any] = {}
-    for _ in range(150):
-        webhook = (await emu.instance(instance_id))["webhook"]
-        if webhook["url"] and webhook["enabled"]:
-            assert str(webhook["url"]).startswith(ha_url + "/api/webhook/"), webhook
-            return str(webhook["url"])
-        await asyncio.sleep(0.1)
-    raise HarnessError(f"the integration gave the gateway no webhook: {webhook}")
 
 
 async def send_text(
