@@ -67,9 +67,7 @@ async def call_tool(
 async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
     """Add the entry with no pause between sends, and set it up."""
     entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        entry, options={**entry.options, CONF_SEND_INTERVAL: 0}
-    )
+    hass.config_entries.async_update_entry(entry, options={**entry.options, CONF_SEND_INTERVAL: 0})
     with patch("custom_components.smartwats.PLATFORMS", [Platform.NOTIFY]):
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
