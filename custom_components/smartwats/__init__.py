@@ -15,6 +15,7 @@ from .compat import async_get_or_create_device
 from .const import DOMAIN, LOGGER
 from .coordinator import SmartwatsLinkCoordinator
 from .entity import instance_device_info
+from .llm_api import async_setup_llm_api
 from .media import async_setup_media
 from .migrate import async_migrate_entry
 from .models import SmartwatsConfigEntry, SmartwatsRuntimeData, async_create_client
@@ -53,6 +54,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     async_setup_services(hass)
     async_setup_media(hass)
     async_setup_webhooks(hass)
+    async_setup_llm_api(hass)
     return True
 
 
