@@ -13,6 +13,9 @@
   from 2026.10 on, and are exported by the integrations' packages on every release, though the
   pinned release's do not declare it, which mypy needs. The platform files type them from `const`
   and import them from the package (there, as a platform file may import its own integration).
+- An LLM tool returns a `ToolResult` from 2026.10 on (a plain JSON object is reported as
+  deprecated) and declares `ToolAnnotations`; before, it returns the JSON object and has no
+  annotations. `tool_result` and `tool_annotations` serve either.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from __future__ import annotations
 from typing import Any, Unpack, cast
 
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, llm
 from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.util.json import JsonObjectType
 
 
 def linked_device_info(
@@ -54,3 +58,15 @@ def async_get_or_create_device(
         device: dr.DeviceEntry = from_info(config_entry_id=config_entry_id, device_info=device_info)
         return device
     return registry.async_get_or_create(config_entry_id=config_entry_id, **device_info)
+
+
+def tool_result(data: JsonObjectType) -> llm.ToolResult:
+    """Return a tool's result as the release wants it: a `ToolResult` from 2026.10 on, else data."""
+    tool_result: Any = getattr(llm, "ToolResult", None)
+    return cast("llm.ToolResult", data if tool_result is None else tool_result(data=data))
+
+
+def tool_annotations(**hints: bool) -> llm.ToolAnnotations:
+    """Return a tool's `ToolAnnotations` (from 2026.10 on; before, None, which nothing reads)."""
+    annotations: Any = getattr(llm, "ToolAnnotations", None)
+    return cast("llm.ToolAnnotations", None if annotations is None else annotations(**hints))

@@ -10,23 +10,21 @@ so `smartwats_message_sent` fires as usual.
 Errors are raised as translated `HomeAssistantError`s: the conversation agent hands their text to
 the model as the tool's result (an unknown name lists the valid ones).
 
-What differs between the supported Home Assistant releases: from 2026.10 on a tool returns a
-`ToolResult` (a plain JSON object is reported as deprecated), and declares `ToolAnnotations`;
-before, it returns the JSON object and has no annotations. `_tool_result` and `_annotations`
-serve either.
+What differs between the supported Home Assistant releases is in compat.py (`tool_result`,
+`tool_annotations`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final, cast, override
+from typing import Any, Final, override
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import llm
-from homeassistant.util.json import JsonObjectType
 import voluptuous as vol
 
 from .api import is_group_jid
+from .compat import tool_annotations, tool_result
 from .const import (
     CONF_OUTBOX_VALID_FOR,
     CONF_TARGET,
@@ -86,18 +84,6 @@ def _names(recipients: list[_Recipient]) -> str:
     return ", ".join(recipient.name for recipient in recipients) or "-"
 
 
-def _tool_result(data: JsonObjectType) -> llm.ToolResult:
-    """Return a tool's result as the release wants it: a `ToolResult` from 2026.10 on, else data."""
-    tool_result: Any = getattr(llm, "ToolResult", None)
-    return cast("llm.ToolResult", data if tool_result is None else tool_result(data=data))
-
-
-def _annotations(**hints: bool) -> llm.ToolAnnotations:
-    """Return a tool's `ToolAnnotations` (from 2026.10 on; before, None, which nothing reads)."""
-    annotations: Any = getattr(llm, "ToolAnnotations", None)
-    return cast("llm.ToolAnnotations", None if annotations is None else annotations(**hints))
-
-
 class ListRecipientsTool(llm.Tool):
     """List the recipients a message can be sent to: each one's name and kind."""
 
@@ -109,7 +95,9 @@ class ListRecipientsTool(llm.Tool):
     )
     parameters = vol.Schema({})
     integration = DOMAIN
-    annotations = _annotations(read_only=True, destructive=False, idempotent=True, open_world=False)
+    annotations = tool_annotations(
+        read_only=True, destructive=False, idempotent=True, open_world=False
+    )
 
     @override
     async def async_call(
@@ -119,7 +107,7 @@ class ListRecipientsTool(llm.Tool):
         recipients: list[Any] = [
             {"name": recipient.name, "kind": recipient.kind} for recipient in _recipients(hass)
         ]
-        return _tool_result({"recipients": recipients})
+        return tool_result({"recipients": recipients})
 
 
 class SendMessageTool(llm.Tool):
@@ -142,7 +130,7 @@ class SendMessageTool(llm.Tool):
     )
     integration = DOMAIN
     # Each call sends another message, to someone outside; it destroys nothing.
-    annotations = _annotations(
+    annotations = tool_annotations(
         read_only=False, destructive=False, idempotent=False, open_world=True
     )
 
@@ -163,7 +151,7 @@ class SendMessageTool(llm.Tool):
         )
         outcome.raise_for_failures()
         status = "sent" if outcome.sent else "queued"
-        return _tool_result({"success": True, "recipient": recipient.name, "status": status})
+        return tool_result({"success": True, "recipient": recipient.name, "status": status})
 
 
 @callback
