@@ -26,7 +26,7 @@ from smartwats_emulator import Emulator, Fault
 
 from .conftest import LINKED_PHONE
 
-ENTITY_ID = f"image.{LINKED_PHONE}_qr_code"
+ENTITY_ID = f"image.{LINKED_PHONE}_qr_code_for_relinking"
 PNG = b"\x89PNG\r\n\x1a\nfake"
 
 
