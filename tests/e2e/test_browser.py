@@ -320,3 +320,46 @@ async def test_a_newcomer_links_sends_receives_and_relinks_through_the_repair(
                 (ARTIFACTS / "e2e").mkdir(parents=True, exist_ok=True)
                 await page.screenshot(path=ARTIFACTS / "e2e" / "newcomer-failure.png")
             raise
+
+
+@pytest.mark.usefixtures("debian_chromium")
+async def test_a_bad_api_address_is_shown_with_its_field(
+    hass_server: HomeAssistantServer, emu: EmulatorClient, e2e_workdir: Path
+) -> None:
+    """An address that is no URL: the error shows at the top, the section stays open to fix it.
+
+    Home Assistant's sections show no field errors, so the error is the form's own and names the
+    field; the section holding the address is open with what was typed, and fixing it goes on.
+    """
+    token, instance_id = await emu.create_instance(linked=True)
+    url = hass_server.url
+
+    async with chromium(e2e_workdir) as context:
+        page = context.pages[0] if context.pages else await context.new_page()
+        try:
+            await log_in(page, url)
+            await page.goto(url + "/config/integrations/dashboard/add?domain=smartwats")
+            await page.get_by_role("button", name="OK").click()
+            await page.locator("input[name=access_token]").fill(token)
+            await page.locator("input[name=instance_id]").fill(instance_id)
+            advanced = page.get_by_text("Advanced settings")
+            await advanced.click()
+            await page.locator("input[name=base_url]").fill("gateway.example?x=1")
+            await advanced.click()  # closed again: the error must open it
+            await page.locator("input[name=base_url]").wait_for(state="hidden")
+            await page.get_by_role("button", name="Submit").click()
+            await page.get_by_text("API address (under Advanced settings): enter an").wait_for()
+            address = page.locator("input[name=base_url]")
+            assert await address.is_visible()  # the section opened by itself
+            assert await address.input_value() == "gateway.example?x=1"
+            await expect_translated(page, "the address error")
+            keep_artifact(await page.screenshot(), ARTIFACTS / "address-error.png")
+
+            await address.fill(emu.api_url)
+            await page.get_by_role("button", name="Submit").click()
+            await page.get_by_text("Name this WhatsApp number").wait_for()  # linked already
+        except BaseException:
+            with contextlib.suppress(Exception):
+                (ARTIFACTS / "e2e").mkdir(parents=True, exist_ok=True)
+                await page.screenshot(path=ARTIFACTS / "e2e" / "address-failure.png")
+            raise
