@@ -130,7 +130,9 @@ EVENT_FIELDS: Final[dict[str, tuple[str, ...]]] = {
             group_id=None,
             type="text",
         ).event_data()
-    ),
+    )
+    # Added by the webhook: whether the message went to Assist.
+    + ("assist",),
     EVENT_MESSAGE_STATUS: tuple(
         MessageStatus(message_id="m", chat_id="c", status="read").event_data()
     ),
