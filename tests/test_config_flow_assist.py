@@ -21,7 +21,6 @@ from custom_components.smartwats.const import (
     CONF_USER_ID,
     SUBENTRY_RECIPIENT,
 )
-from smartwats_emulator import Emulator
 
 from .conftest import LINKED_PHONE
 from .flow_helpers import start_recipient, start_recipient_reconfigure, submit_recipient
@@ -103,10 +102,10 @@ async def test_number_with_assist_as_a_user(
 @pytest.mark.parametrize(("typed", "stored"), [(" !Bot ", "!Bot"), ("  ", "@ha"), (None, "@ha")])
 async def test_group_with_assist_stores_its_prefix(
     hass: HomeAssistant,
-    emulator: Emulator,
     instance_id: str,
     group_id: str,
     entry: MockConfigEntry,
+    *,
     typed: str | None,
     stored: str,
 ) -> None:
