@@ -183,6 +183,7 @@ def answers(emulator: Emulator, instance_id: str) -> list[tuple[str, str]]:
 
 async def test_turn_on_the_light(
     hass: HomeAssistant,
+    *,
     emulator: Emulator,
     instance_id: str,
     mock_config_entry: MockConfigEntry,
@@ -208,6 +209,7 @@ async def test_turn_on_the_light(
 
 async def test_agent_error_gets_a_sorry(
     hass: HomeAssistant,
+    *,
     emulator: Emulator,
     instance_id: str,
     mock_config_entry: MockConfigEntry,
@@ -237,6 +239,7 @@ async def test_agent_error_gets_a_sorry(
 
 async def test_sorry_in_the_language_of_home_assistant(
     hass: HomeAssistant,
+    *,
     emulator: Emulator,
     instance_id: str,
     mock_config_entry: MockConfigEntry,
@@ -259,6 +262,7 @@ async def test_sorry_in_the_language_of_home_assistant(
 
 async def test_conversation_continues_as_the_user(
     hass: HomeAssistant,
+    *,
     emulator: Emulator,
     instance_id: str,
     mock_config_entry: MockConfigEntry,
@@ -296,6 +300,7 @@ async def test_conversation_continues_as_the_user(
 
 async def test_messages_not_for_assist(
     hass: HomeAssistant,
+    *,
     emulator: Emulator,
     instance_id: str,
     mock_config_entry: MockConfigEntry,
@@ -336,6 +341,7 @@ async def test_messages_not_for_assist(
 
 async def test_rate_limit(
     hass: HomeAssistant,
+    *,
     emulator: Emulator,
     instance_id: str,
     mock_config_entry: MockConfigEntry,
