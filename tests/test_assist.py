@@ -34,7 +34,7 @@ from custom_components.smartwats.const import (
     EVENT_MESSAGE_RECEIVED,
     SUBENTRY_RECIPIENT,
 )
-from smartwats_emulator import Emulator
+from smartwats_emulator import Emulator, Fault
 from smartwats_emulator.wamessages import build_inbound
 from smartwats_emulator.webhooks import webhook_body
 
@@ -68,7 +68,8 @@ class RecordingAgent(conversation.AbstractConversationAgent):
         """Answer with the text asked; a new conversation gets an id, a continued one keeps it."""
         self.inputs.append(user_input)
         response = intent.IntentResponse(language=user_input.language)
-        response.async_set_speech(f"You said: {user_input.text}")
+        if user_input.text != "Quiet":
+            response.async_set_speech(f"You said: {user_input.text}")
         return conversation.ConversationResult(
             response=response,
             conversation_id=user_input.conversation_id or f"chat-{len(self.inputs)}",
@@ -381,3 +382,32 @@ async def test_rate_limit(
         (MUM, TOO_MANY),
     ]
     assert len(recorder.inputs) == 12
+
+
+async def test_answers_that_are_not_sent(
+    hass: HomeAssistant,
+    *,
+    emulator: Emulator,
+    instance_id: str,
+    mock_config_entry: MockConfigEntry,
+    group_id: str,
+    agent: tuple[str, RecordingAgent],
+    hass_client_no_auth: ClientSessionGenerator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An agent's empty answer sends nothing; an answer the gateway refuses is logged."""
+    agent_id, recorder = agent
+    client = await setup_entry(
+        hass,
+        hass_client_no_auth,
+        mock_config_entry,
+        group_id,
+        mum={CONF_ASSIST: True, CONF_AGENT_ID: agent_id},
+    )
+    await receive(hass, client, instance_id, "Quiet")
+    emulator.state.set_fault(instance_id, Fault("quota", count=1))
+    await receive(hass, client, instance_id, "Hello")
+
+    assert [i.text for i in recorder.inputs] == ["Quiet", "Hello"]
+    assert answers(emulator, instance_id) == []
+    assert "Could not send Assist's answer to Mum" in caplog.text
