@@ -26,6 +26,7 @@ from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.intent import IntentResponseType
 from homeassistant.helpers.translation import async_get_translations
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 
 from .api import is_group_jid
@@ -140,6 +141,9 @@ class SmartwatsAssist:
         async with chat.lock:
             context = Context(user_id=chat.user_id)
             try:
+                # Home Assistant's default configuration has it; a minimal one may not.
+                if conversation.DOMAIN not in self.hass.config.components:
+                    await async_setup_component(self.hass, conversation.DOMAIN, {})
                 result = await conversation.async_converse(
                     self.hass,
                     text,
