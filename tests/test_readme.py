@@ -119,8 +119,8 @@ CHANGED_ON_THE_WAY: Final = frozenset(
 COMMON_EVENT_FIELDS: Final = ("config_entry_id", "instance_id")
 # The fields of the events the webhook fires, from the code that fires them.
 EVENT_FIELDS: Final[dict[str, tuple[str, ...]]] = {
-    EVENT_MESSAGE_RECEIVED: tuple(
-        InboundMessage(
+    EVENT_MESSAGE_RECEIVED: (
+        *InboundMessage(
             message_id="m",
             chat_id="c",
             sender=None,
@@ -129,7 +129,9 @@ EVENT_FIELDS: Final[dict[str, tuple[str, ...]]] = {
             is_group=False,
             group_id=None,
             type="text",
-        ).event_data()
+        ).event_data(),
+        # Added by the webhook: whether the message went to Assist.
+        "assist",
     ),
     EVENT_MESSAGE_STATUS: tuple(
         MessageStatus(message_id="m", chat_id="c", status="read").event_data()

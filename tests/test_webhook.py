@@ -141,6 +141,7 @@ async def test_event_fields(
         "quoted_message_id": None,
         "timestamp": TS_ISO,
         "from_me": False,
+        "assist": False,
     }
 
 

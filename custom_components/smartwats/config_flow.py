@@ -25,6 +25,8 @@ from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
     BooleanSelector,
+    EntitySelector,
+    EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -52,11 +54,15 @@ from .api import (
     SmartwatsNotReadyError,
     calling_code,
     format_phone,
+    is_group_jid,
     normalize_phone,
 )
 from .api.responses import normalize_instance_id
 from .const import (
+    CONF_AGENT_ID,
     CONF_ALLOWED_EVENTS,
+    CONF_ASSIST,
+    CONF_ASSIST_PREFIX,
     CONF_BASE_URL,
     CONF_DEFAULT_COUNTRY_CODE,
     CONF_INCLUDE_OWN_MESSAGES,
@@ -65,7 +71,10 @@ from .const import (
     CONF_PHONE,
     CONF_SEND_INTERVAL,
     CONF_TARGET,
+    CONF_USER_ID,
+    DEFAULT_AGENT_ID,
     DEFAULT_ALLOWED_EVENTS,
+    DEFAULT_ASSIST_PREFIX,
     DEFAULT_INCLUDE_OWN_MESSAGES,
     DEFAULT_OUTBOX_VALID_FOR,
     DEFAULT_SEND_INTERVAL,
@@ -776,6 +785,29 @@ class SmartwatsOptionsFlow(OptionsFlowWithReload):
         )
 
 
+# What the recipient form suggests for Assist (off, Home Assistant's own agent).
+_ASSIST_SUGGESTED: Final[Mapping[str, Any]] = {
+    CONF_ASSIST: False,
+    CONF_AGENT_ID: DEFAULT_AGENT_ID,
+    CONF_ASSIST_PREFIX: DEFAULT_ASSIST_PREFIX,
+}
+
+
+def _recipient_data(name: str, target: str, user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a recipient's subentry data; the Assist settings only while Assist is on."""
+    data: dict[str, Any] = {CONF_NAME: name, CONF_TARGET: target}
+    if not user_input.get(CONF_ASSIST):
+        return data
+    data[CONF_ASSIST] = True
+    data[CONF_AGENT_ID] = user_input.get(CONF_AGENT_ID) or DEFAULT_AGENT_ID
+    if user_id := user_input.get(CONF_USER_ID):
+        data[CONF_USER_ID] = user_id
+    if is_group_jid(target):
+        prefix = str(user_input.get(CONF_ASSIST_PREFIX) or "").strip()
+        data[CONF_ASSIST_PREFIX] = prefix or DEFAULT_ASSIST_PREFIX
+    return data
+
+
 class RecipientSubentryFlowHandler(ConfigSubentryFlow):
     """Add or change a recipient: a phone number, a WhatsApp id or a group."""
 
@@ -794,11 +826,13 @@ class RecipientSubentryFlowHandler(ConfigSubentryFlow):
             ):
                 name = str(user_input[CONF_NAME]).strip()
                 return self.async_create_entry(
-                    title=name, data={CONF_NAME: name, CONF_TARGET: target}, unique_id=target
+                    title=name, data=_recipient_data(name, target, user_input), unique_id=target
                 )
         return self.async_show_form(
             step_id="user",
-            data_schema=self.add_suggested_values_to_schema(await self._async_schema(), user_input),
+            data_schema=self.add_suggested_values_to_schema(
+                await self._async_schema(), user_input or _ASSIST_SUGGESTED
+            ),
             errors=errors,
             description_placeholders=placeholders,
         )
@@ -820,7 +854,7 @@ class RecipientSubentryFlowHandler(ConfigSubentryFlow):
                     self._get_entry(),
                     subentry,
                     title=name,
-                    data={CONF_NAME: name, CONF_TARGET: target},
+                    data=_recipient_data(name, target, user_input),
                     unique_id=target,
                 )
         schema = await self._async_schema()
@@ -833,6 +867,11 @@ class RecipientSubentryFlowHandler(ConfigSubentryFlow):
                     CONF_NAME: subentry.data[CONF_NAME],
                     CONF_TARGET: format_phone(current),
                 }
+            user_input |= {
+                key: subentry.data.get(key, default) for key, default in _ASSIST_SUGGESTED.items()
+            }
+            if user_id := subentry.data.get(CONF_USER_ID):
+                user_input[CONF_USER_ID] = user_id
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(schema, user_input),
@@ -895,6 +934,21 @@ class RecipientSubentryFlowHandler(ConfigSubentryFlow):
                     sort=True,
                 )
             )
+        users = [
+            SelectOptionDict(value=user.id, label=user.name or user.id)
+            for user in await self.hass.auth.async_get_users()
+            if user.is_active and not user.system_generated
+        ]
+        schema |= {
+            vol.Required(CONF_ASSIST, default=False): BooleanSelector(),
+            vol.Optional(CONF_AGENT_ID): EntitySelector(
+                EntitySelectorConfig(domain="conversation")
+            ),
+            vol.Optional(CONF_USER_ID): SelectSelector(
+                SelectSelectorConfig(options=users, mode=SelectSelectorMode.DROPDOWN, sort=True)
+            ),
+            vol.Optional(CONF_ASSIST_PREFIX): _TEXT_SELECTOR,
+        }
         return vol.Schema(schema)
 
     async def _async_target(

@@ -81,3 +81,11 @@ ISSUE_WEBHOOK_UNAVAILABLE: Final = "webhook_unavailable"
 WEBHOOK_MAX_BODY: Final = 4 * 1024 * 1024
 # After a failed set_webhook call, how long until it is tried again.
 WEBHOOK_RETRY_INTERVAL: Final = timedelta(minutes=1)
+
+# Assist over WhatsApp: a recipient's chat may talk to a conversation agent (subentry data).
+CONF_ASSIST: Final = "assist"
+CONF_AGENT_ID: Final = "agent_id"
+CONF_USER_ID: Final = "user_id"
+CONF_ASSIST_PREFIX: Final = "assist_prefix"  # groups only: the start of a text meant for Assist
+DEFAULT_AGENT_ID: Final = "conversation.home_assistant"  # Home Assistant's own agent
+DEFAULT_ASSIST_PREFIX: Final = "@ha"

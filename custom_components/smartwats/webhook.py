@@ -67,6 +67,8 @@ if TYPE_CHECKING:
     from aiohttp import StreamReader
     from homeassistant.util.aiohttp import MockRequest, MockStreamReader
 
+    from .assist import SmartwatsAssist
+
 # How many message ids an entry remembers to report a message once (it arrives as both
 # messages.upsert and received_message, usually within milliseconds of each other).
 RECENT_MESSAGE_IDS: Final = 1024
@@ -298,6 +300,8 @@ class PostProcessor:
         inbox: WebhookInbox,
         coordinator: SmartwatsLinkCoordinator,
         stats: MessageStats,
+        *,
+        assist: SmartwatsAssist,
     ) -> None:
         """Prepare the fields every event of the entry carries."""
         self.hass = hass
@@ -305,6 +309,7 @@ class PostProcessor:
         self.recent_ids = inbox.recent_ids
         self._coordinator = coordinator
         self._stats = stats
+        self._assist = assist
         # The entry reloads when its recipients change.
         self._recipients = {
             subentry_id: subentry.data[CONF_TARGET]
@@ -369,14 +374,15 @@ class PostProcessor:
         if message.timestamp is None:
             message = dataclasses.replace(message, timestamp=dt_util.utcnow().isoformat())
         data = message.event_data(self._common)
-        self.hass.bus.async_fire(EVENT_MESSAGE_RECEIVED, data)
-        if not message.from_me:
-            self._stats.async_count_received(dict(data))
         recipients = frozenset(
             subentry_id
             for subentry_id, target in self._recipients.items()
             if message_in_chat(target, message)
         )
+        assist = self._assist.async_offer(message, recipients)
+        self.hass.bus.async_fire(EVENT_MESSAGE_RECEIVED, data | {"assist": assist})
+        if not message.from_me:
+            self._stats.async_count_received(dict(data))
         async_dispatcher_send(self.hass, self._signal_message, message, data, recipients)
 
 
