@@ -215,3 +215,21 @@ def test_status_of_a_command_that_ends() -> None:
     """A command that ends by itself: the toolchain exits with its status."""
     with _started("/bin/sh", "-c", "exit 7") as (process, _):
         assert process.wait(timeout=WAIT) == 7
+
+
+def test_the_command_reads_the_callers_standard_input() -> None:
+    """`scripts/toolchain python - <<EOF` runs the script it is given: stdin reaches the command.
+
+    Bash gives a background command /dev/null as its input unless told otherwise.
+    """
+    result = subprocess.run(  # noqa: S603 - our own scripts
+        _enter("/bin/sh", "-c", "cat; exit 3"),
+        cwd=REPO,
+        env=_environment(),
+        input="from the caller\n",
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+        check=False,
+    )
+    assert (result.returncode, result.stdout) == (3, "from the caller\n"), result.stderr
