@@ -67,6 +67,8 @@ if TYPE_CHECKING:
     from aiohttp import StreamReader
     from homeassistant.util.aiohttp import MockRequest, MockStreamReader
 
+    from .ask import AskWaiters
+
 # How many message ids an entry remembers to report a message once (it arrives as both
 # messages.upsert and received_message, usually within milliseconds of each other).
 RECENT_MESSAGE_IDS: Final = 1024
@@ -298,9 +300,12 @@ class PostProcessor:
         inbox: WebhookInbox,
         coordinator: SmartwatsLinkCoordinator,
         stats: MessageStats,
+        *,
+        asks: AskWaiters,
     ) -> None:
         """Prepare the fields every event of the entry carries."""
         self.hass = hass
+        self._asks = asks
         self.entry = entry
         self.recent_ids = inbox.recent_ids
         self._coordinator = coordinator
@@ -369,6 +374,8 @@ class PostProcessor:
         if message.timestamp is None:
             message = dataclasses.replace(message, timestamp=dt_util.utcnow().isoformat())
         data = message.event_data(self._common)
+        # A reply to a question of the ask action answers it; its event fires all the same.
+        answered = self._asks.async_offer(message)  # noqa: F841
         self.hass.bus.async_fire(EVENT_MESSAGE_RECEIVED, data)
         if not message.from_me:
             self._stats.async_count_received(dict(data))
