@@ -21,7 +21,7 @@ from collections.abc import Mapping
 import dataclasses
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Protocol
 
 from aiohttp.hdrs import METH_POST
 from aiohttp.web import Request, Response
@@ -66,8 +66,6 @@ from .webhook_url import allowed_events
 if TYPE_CHECKING:
     from aiohttp import StreamReader
     from homeassistant.util.aiohttp import MockRequest, MockStreamReader
-
-    from .ask import AskWaiters
 
 # How many message ids an entry remembers to report a message once (it arrives as both
 # messages.upsert and received_message, usually within milliseconds of each other).
@@ -284,6 +282,13 @@ class WebhookInbox:
             self._warned = False
 
 
+class AskOffers(Protocol):
+    """The questions of the ask action that wait for an answer (ask.AskWaiters)."""
+
+    def async_offer(self, message: InboundMessage) -> bool:
+        """Give a received message to the question it answers; tell whether it did."""
+
+
 class PostProcessor:
     """Turns the posts of one loaded entry into bus events, counts and event entity updates.
 
@@ -301,7 +306,7 @@ class PostProcessor:
         coordinator: SmartwatsLinkCoordinator,
         stats: MessageStats,
         *,
-        asks: AskWaiters,
+        asks: AskOffers,
     ) -> None:
         """Prepare the fields every event of the entry carries."""
         self.hass = hass
