@@ -17,7 +17,12 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 import voluptuous as vol
 
 from custom_components.smartwats.ask import AskAnswer, AskWaiters
-from custom_components.smartwats.const import CONF_SEND_INTERVAL, DOMAIN, EVENT_MESSAGE_RECEIVED
+from custom_components.smartwats.const import (
+    CONF_INCLUDE_OWN_MESSAGES,
+    CONF_SEND_INTERVAL,
+    DOMAIN,
+    EVENT_MESSAGE_RECEIVED,
+)
 from smartwats_emulator import Emulator, Fault
 from smartwats_emulator.wamessages import build_inbound
 from smartwats_emulator.webhooks import webhook_body
@@ -238,11 +243,18 @@ async def test_other_messages_are_ignored_and_still_reported(
     emulator: Emulator,
     instance_id: str,
 ) -> None:
-    """Other chats, other words, old messages and a second answer do not count; all fire events."""
+    """Other chats, other words, old and own messages, a second answer: all fire their events."""
+    # Own messages are reported too: the one sent from the linked phone is still no answer.
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, CONF_INCLUDE_OWN_MESSAGES: True}
+    )
     events = async_capture_events(hass, EVENT_MESSAGE_RECEIVED)
     task = ask(hass)
     await asked(emulator, instance_id)
+    own = reply(text="1")
+    own["key"]["fromMe"] = True
     ignored = [
+        own,
         reply(text="1", from_number="966507777777"),  # another chat
         reply(text="maybe"),  # no answer's number or words
         reply(text="3"),  # no such answer
@@ -261,6 +273,7 @@ async def test_other_messages_are_ignored_and_still_reported(
     assert [event.data["message_id"] for event in events] == [
         message["key"]["id"] for message in [*ignored, first, second]
     ]
+    assert events[0].data["from_me"] is True
     assert len(entry.runtime_data.asks) == 0
 
 

@@ -131,6 +131,9 @@ class AskWaiters:
             self._pending.remove(ask)
         if not ask.future.done():
             ask.future.cancel()
+        elif not ask.future.cancelled():
+            # Ended while its question was being sent: the send's own error is the one raised.
+            ask.future.exception()
 
     @callback
     def async_offer(self, message: InboundMessage) -> bool:
