@@ -469,8 +469,8 @@ async def test_action_example(hass: HomeAssistant, action_env: ActionEnv, block:
             DOMAIN, "send_text", {"target": "966501234567", "message": "later"}, blocking=True
         )
     if action["action"] == f"{DOMAIN}.ask":
-        # Nobody answers here: the example's question times out at once (tests/test_ask.py has
-        # the answers).
+        # Nobody answers here: the example's question times out after a second
+        # (tests/test_ask.py has the answers).
         action["data"]["timeout"] = 1
     events = async_capture_events(hass, EVENT_MESSAGE_SENT)
     response = await run_action(hass, action)
