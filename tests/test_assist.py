@@ -6,6 +6,7 @@ answers are what the emulator received.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 import json
 import time
@@ -447,3 +448,53 @@ async def test_conversation_set_up_when_needed(
     [(chat, answer)] = answers(emulator, instance_id)
     assert chat == MUM
     assert answer not in {"", SORRY}
+
+
+async def test_a_reply_to_a_waiting_question_is_not_for_assist(
+    hass: HomeAssistant,
+    *,
+    emulator: Emulator,
+    instance_id: str,
+    mock_config_entry: MockConfigEntry,
+    group_id: str,
+    agent: tuple[str, RecordingAgent],
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """While an ask waits on the chat, its answer goes to the ask only; other texts to Assist."""
+    agent_id, recorder = agent
+    client = await setup_entry(
+        hass,
+        hass_client_no_auth,
+        mock_config_entry,
+        group_id,
+        mum={CONF_ASSIST: True, CONF_AGENT_ID: agent_id},
+    )
+    events = async_capture_events(hass, EVENT_MESSAGE_RECEIVED)
+    # Not tracked by Home Assistant: waiting for it to be idle must not wait for the answer.
+    asking = hass.loop.create_task(
+        hass.services.async_call(
+            DOMAIN,
+            "ask",
+            {
+                "target": MUM,
+                "question": "Garage open. Close it?",
+                "answers": [{"id": "close", "title": "Close it"}, {"id": "leave", "title": "No"}],
+            },
+            blocking=True,
+            return_response=True,
+        )
+    )
+    sent = emulator.state.instance(instance_id).sent
+    for _ in range(500):
+        if sent:
+            break
+        await asyncio.sleep(0.01)
+
+    await receive(hass, client, instance_id, "What time is it?")  # not an answer: Assist's
+    await receive(hass, client, instance_id, "Close it")
+
+    response = await asyncio.wait_for(asking, 10)
+    assert (response["answer_id"], response["timed_out"]) == ("close", False)
+    assert [turn.text for turn in recorder.inputs] == ["What time is it?"]
+    assert [event.data["assist"] for event in events] == [True, False]
+    assert answers(emulator, instance_id)[1:] == [(MUM, "You said: What time is it?")]

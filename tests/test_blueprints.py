@@ -21,17 +21,20 @@ from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
 )
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.smartwats.const import CONF_SEND_INTERVAL, DOMAIN, EVENT_MESSAGE_RECEIVED
 from smartwats_emulator import Emulator
 from smartwats_emulator.state import SentMessage
+from smartwats_emulator.wamessages import build_inbound
+from smartwats_emulator.webhooks import webhook_body
 
-from .conftest import RECIPIENT_MUM
+from .conftest import LINKED_PHONE, RECIPIENT_MUM, WEBHOOK_ID
 
 REPO = Path(__file__).resolve().parent.parent
 BLUEPRINTS = REPO / "blueprints" / "automation" / "smartwats"
 SERVICES = REPO / "custom_components" / "smartwats" / "services.yaml"
-EXPECTED = {"camera_snapshot.yaml", "reply_buttons.yaml"}
+EXPECTED = {"ask.yaml", "camera_snapshot.yaml", "reply_buttons.yaml"}
 
 
 def _load(name: str) -> Blueprint:
@@ -57,7 +60,7 @@ def _actions(node: object) -> Iterator[dict[str, Any]]:
 
 
 def test_the_blueprints_are_there() -> None:
-    """Both blueprints exist, and nothing else hides in the folder."""
+    """The blueprints exist, and nothing else hides in the folder."""
     assert {path.name for path in BLUEPRINTS.iterdir()} == EXPECTED
 
 
@@ -224,6 +227,68 @@ async def test_reply_buttons_timeout(
     hass.bus.async_fire(EVENT_MESSAGE_RECEIVED, {"button_id": yes, "type": "button_reply"})
     await hass.async_block_till_done()
     assert [event.data["answer"] for event in answers] == ["timeout"]
+
+
+ASK_INPUTS: dict[str, Any] = {
+    "triggers": [{"trigger": "event", "event_type": "test_ask"}],
+    "recipient": "notify.mum",
+    "question": "Garage open. Close it?",
+    "answer_1": "Close it",
+    "answer_2": "Leave it",
+    "actions_1": [{"event": "test_answer", "event_data": {"answer": "close"}}],
+    "actions_2": [{"event": "test_answer", "event_data": {"answer": "leave"}}],
+    "timeout_actions": [{"event": "test_answer", "event_data": {"answer": "timeout"}}],
+}
+
+
+async def test_ask(
+    hass: HomeAssistant,
+    hass_client_no_auth: ClientSessionGenerator,
+    entry: MockConfigEntry,
+    emulator: Emulator,
+    instance_id: str,
+) -> None:
+    """The question goes out with its numbered answers; the reply runs its answer's actions."""
+    answers = async_capture_events(hass, "test_answer")
+    await _set_up_automation(hass, "ask.yaml", ASK_INPUTS)
+    hass.bus.async_fire("test_ask")
+    (message,) = await _sent(hass, emulator, instance_id, 1)
+    assert message.to == f"{RECIPIENT_MUM}@s.whatsapp.net"
+    assert message.payload["message"] == (
+        "Garage open. Close it?\n1 Close it · 2 Leave it — reply with the number or the words"
+    )
+    reply = build_inbound(
+        "text", {"text": "leave it"}, own_jid=f"{LINKED_PHONE}@s.whatsapp.net", default_group=None
+    )
+    client = await hass_client_no_auth()
+    body = webhook_body(instance_id, "messages.upsert", {"type": "notify", "messages": [reply]})
+    response = await client.post(f"/api/webhook/{WEBHOOK_ID}", json=body)
+    assert response.status == 200
+    await _until(lambda: len(answers) == 1)
+    assert answers[0].data["answer"] == "leave"
+
+
+async def test_ask_with_a_picture_and_timeout(
+    hass: HomeAssistant, entry: MockConfigEntry, emulator: Emulator, instance_id: str
+) -> None:
+    """With a picture the question is a card with buttons; without an answer, the timeout runs."""
+    answers = async_capture_events(hass, "test_answer")
+    inputs = ASK_INPUTS | {
+        "answer_3": "Ask me later",
+        "image_url": "https://example.com/garage.jpg",
+        "timeout": {"seconds": 1},
+    }
+    await _set_up_automation(hass, "ask.yaml", inputs)
+    hass.bus.async_fire("test_ask")
+    (message,) = await _sent(hass, emulator, instance_id, 1)
+    assert message.type == "carousel"
+    assert [b["quickReplyButton"] for b in message.payload["cards"][0]["buttons"]] == [
+        {"displayText": "Close it", "id": "answer_1"},
+        {"displayText": "Leave it", "id": "answer_2"},
+        {"displayText": "Ask me later", "id": "answer_3"},
+    ]
+    await _until(lambda: len(answers) == 1)
+    assert answers[0].data["answer"] == "timeout"
 
 
 async def test_camera_snapshot(

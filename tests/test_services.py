@@ -838,6 +838,7 @@ async def test_actions_are_registered_without_entries(hass: HomeAssistant) -> No
         "logout",
         "get_outbox",
         "clear_outbox",
+        "ask",
     }
     await call_fails(
         hass,

@@ -11,6 +11,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.typing import ConfigType
 
+from .ask import AskWaiters
 from .assist import SmartwatsAssist
 from .compat import async_get_or_create_device
 from .const import DOMAIN, LOGGER
@@ -84,12 +85,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartwatsConfigEntry) ->
     entry.async_on_unload(sender.async_stop)
     webhook = WebhookRegistration(hass, entry, client, coordinator)
     entry.async_on_unload(webhook.async_stop)
+    asks = AskWaiters(hass)
+    entry.async_on_unload(asks.async_stop)
     entry.runtime_data = SmartwatsRuntimeData(
         client=client,
         coordinator=coordinator,
         sender=sender,
         stats=stats,
         webhook=webhook,
+        asks=asks,
         assist=SmartwatsAssist(hass, entry, sender),
     )
     # Recipients' devices link to the instance's device: it must exist before the platforms.
@@ -101,7 +105,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartwatsConfigEntry) ->
     # Last, once the counters are restored and the event entities listen: the posts that
     # waited, then the new ones.
     processor = PostProcessor(
-        hass, entry, inbox, coordinator, stats, assist=entry.runtime_data.assist
+        hass, entry, inbox, coordinator, stats, asks=asks, assist=entry.runtime_data.assist
     )
     entry.async_on_unload(inbox.async_attach(processor))
     # And what waited in the outbox, once the gateway can take it.

@@ -12,6 +12,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .api import DEFAULT_BASE_URL, SmartwatsClient
+from .ask import AskWaiters
 from .assist import SmartwatsAssist
 from .const import CONF_BASE_URL, CONF_DEFAULT_COUNTRY_CODE, CONF_INSTANCE_ID
 from .coordinator import SmartwatsLinkCoordinator
@@ -33,6 +34,8 @@ class SmartwatsRuntimeData:
     stats: MessageStats
     # Where the gateway posts, kept current.
     webhook: WebhookRegistration
+    # The questions (the ask action) that wait for an answer.
+    asks: AskWaiters
     # The recipients' chats that talk to Assist.
     assist: SmartwatsAssist
 

@@ -37,6 +37,7 @@ from homeassistant.util.json import JsonValueType
 import voluptuous as vol
 
 from .api import InvalidPhoneNumberError, SmartwatsClient, normalize_phone
+from .ask import AskAnswer, AskReply
 from .const import (
     CONF_OUTBOX_VALID_FOR,
     CONF_TARGET,
@@ -76,6 +77,7 @@ SERVICE_CHECK_PHONES: Final = "check_phones"
 SERVICE_LOGOUT: Final = "logout"
 SERVICE_GET_OUTBOX: Final = "get_outbox"
 SERVICE_CLEAR_OUTBOX: Final = "clear_outbox"
+SERVICE_ASK: Final = "ask"
 
 ATTR_TARGET: Final = "target"
 ATTR_MESSAGE: Final = "message"
@@ -101,6 +103,18 @@ ATTR_PHONE: Final = "phone"
 ATTR_PHONES: Final = "phones"
 ATTR_VALID_FOR: Final = "valid_for"
 ATTR_OUTBOX_ID: Final = "outbox_id"
+ATTR_QUESTION: Final = "question"
+ATTR_ANSWERS: Final = "answers"
+ATTR_TIMEOUT: Final = "timeout"
+ATTR_STYLE: Final = "style"
+ATTR_IMAGE_URL: Final = "image_url"
+
+MAX_ASK_ANSWERS: Final = 10
+# A card holds at most this many buttons (the gateway's limit).
+MAX_ASK_BUTTONS: Final = 3
+DEFAULT_ASK_TIMEOUT: Final = 300
+MAX_ASK_TIMEOUT: Final = 86400
+ASK_STYLES: Final = ("text", "buttons")
 
 MAX_CHECK_PHONES: Final = 50
 
@@ -165,6 +179,21 @@ SEND_CAROUSEL_SCHEMA: Final = vol.Schema(
         vol.Optional(ATTR_TITLE): cv.string,
         vol.Optional(ATTR_FOOTER): cv.string,
         vol.Required(ATTR_CARDS): vol.All(cv.ensure_list, [dict]),
+    }
+)
+ASK_SCHEMA: Final = vol.Schema(
+    {
+        **_ENTRY_SCHEMA,
+        vol.Optional(ATTR_TARGET): vol.All(cv.ensure_list, [cv.string]),
+        vol.Optional(ATTR_ENTITY_ID): cv.entity_ids,
+        vol.Required(ATTR_QUESTION): cv.string,
+        # Checked by the handler, whose errors say what is wrong in the user's language.
+        vol.Required(ATTR_ANSWERS): vol.All(cv.ensure_list, [dict]),
+        vol.Optional(ATTR_TIMEOUT, default=DEFAULT_ASK_TIMEOUT): vol.All(
+            vol.Coerce(float), vol.Range(min=1, max=MAX_ASK_TIMEOUT)
+        ),
+        vol.Optional(ATTR_STYLE, default=ASK_STYLES[0]): vol.In(ASK_STYLES),
+        vol.Optional(ATTR_IMAGE_URL): cv.string,
     }
 )
 ENTRY_ONLY_SCHEMA: Final = vol.Schema(_ENTRY_SCHEMA)
@@ -400,6 +429,103 @@ async def _async_send_carousel(call: ServiceCall) -> ServiceResponse:
     return await _async_send(call, targets, message)
 
 
+def _ask_answers(raw_answers: list[dict[str, object]]) -> tuple[AskAnswer, ...]:
+    """Return the answers of an ask: 1 to 10, each with an id and a title, the ids unique."""
+    if not 1 <= len(raw_answers) <= MAX_ASK_ANSWERS:
+        raise validation_error("ask_answers_count", count=len(raw_answers), max=MAX_ASK_ANSWERS)
+    answers: list[AskAnswer] = []
+    for index, raw in enumerate(raw_answers, start=1):
+        answer_id, title = raw.get("id"), raw.get("title")
+        if not isinstance(answer_id, str | int) or not isinstance(title, str | int):
+            raise validation_error("ask_invalid_answer", index=index)
+        answer = AskAnswer(str(answer_id).strip(), str(title).strip())
+        if not answer.id or not answer.title:
+            raise validation_error("ask_invalid_answer", index=index)
+        if any(other.id == answer.id for other in answers):
+            raise validation_error("ask_duplicate_answer", id=answer.id)
+        answers.append(answer)
+    return tuple(answers)
+
+
+def _ask_choices(answers: tuple[AskAnswer, ...]) -> str:
+    """Return the numbered answers and how to reply (``1 Yes · 2 No — reply with …``)."""
+    choices = " · ".join(f"{number} {answer.title}" for number, answer in enumerate(answers, 1))
+    return f"{choices} — reply with the number or the words"
+
+
+def _ask_message(call: ServiceCall, answers: tuple[AskAnswer, ...]) -> OutgoingMessage:
+    """Return the question as the style asks: a text, or a card with a button per answer."""
+    question: str = call.data[ATTR_QUESTION]
+    if not question.strip():
+        raise validation_error("empty_message")
+    if call.data[ATTR_STYLE] == "text":
+        return text_message(f"{question}\n{_ask_choices(answers)}")
+    image_url: str | None = call.data.get(ATTR_IMAGE_URL)
+    if not image_url:
+        raise validation_error("ask_image_required")
+    if len(answers) > MAX_ASK_BUTTONS:
+        raise validation_error("ask_too_many_buttons", count=len(answers), max=MAX_ASK_BUTTONS)
+    card = {
+        "title": question,
+        "body": _ask_choices(answers),
+        "image": image_url,
+        "buttons": [{"type": "reply", "text": answer.title, "id": answer.id} for answer in answers],
+    }
+    return carousel_message([card], text=None, title=None, footer=None)
+
+
+async def _async_ask(call: ServiceCall) -> ServiceResponse:
+    """Send a question to one chat and return its answer (or that none came in time)."""
+    targets = _targets(call)
+    chats = [
+        (entry, target)
+        for entry, entry_targets in targets.by_entry.values()
+        for target in entry_targets
+    ]
+    if len(chats) != 1:
+        raise validation_error("ask_one_chat", count=len(chats))
+    entry, target = chats[0]
+    answers = _ask_answers(call.data[ATTR_ANSWERS])
+    message = _ask_message(call, answers)
+    runtime = entry.runtime_data
+    # Listening starts before the send: an answer may come before the send returns.
+    ask = runtime.asks.async_listen(target, answers)
+    try:
+        # An ask never waits in the outbox: it is sent now or fails.
+        outcome = await runtime.sender.async_send(
+            [target], message, valid_for=0, context=call.context
+        )
+        outcome.raise_for_failures()
+        question_id = outcome.sent[0].message_id
+        reply: AskReply | None = None
+        try:
+            async with asyncio.timeout(call.data[ATTR_TIMEOUT]):
+                reply = await ask.future
+        except TimeoutError:
+            pass
+    finally:
+        runtime.asks.async_forget(ask)
+    if reply is None:
+        return {
+            "answer_id": None,
+            "answer": None,
+            "text": None,
+            "sender": None,
+            "message_id": None,
+            "question_message_id": question_id,
+            "timed_out": True,
+        }
+    return {
+        "answer_id": reply.answer.id,
+        "answer": reply.answer.title,
+        "text": reply.text,
+        "sender": reply.sender,
+        "message_id": reply.message_id,
+        "question_message_id": question_id,
+        "timed_out": False,
+    }
+
+
 async def _async_get_groups(call: ServiceCall) -> ServiceResponse:
     entry = _entry(call.hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
     coordinator = entry.runtime_data.coordinator
@@ -502,6 +628,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         (SERVICE_GET_OUTBOX, _async_get_outbox, ENTRY_ONLY_SCHEMA),
         (SERVICE_CHECK_PHONE, _async_check_phone, CHECK_PHONE_SCHEMA),
         (SERVICE_CHECK_PHONES, _async_check_phones, CHECK_PHONES_SCHEMA),
+        (SERVICE_ASK, _async_ask, ASK_SCHEMA),
     )
     for name, handler, schema in read_actions:
         hass.services.async_register(

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 import dataclasses
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Protocol
 
 from aiohttp.hdrs import METH_POST
 from aiohttp.web import Request, Response
@@ -284,6 +284,13 @@ class WebhookInbox:
             self._warned = False
 
 
+class AskOffers(Protocol):
+    """The questions of the ask action that wait for an answer (ask.AskWaiters)."""
+
+    def async_offer(self, message: InboundMessage) -> bool:
+        """Give a received message to the question it answers; tell whether it did."""
+
+
 class PostProcessor:
     """Turns the posts of one loaded entry into bus events, counts and event entity updates.
 
@@ -301,10 +308,12 @@ class PostProcessor:
         coordinator: SmartwatsLinkCoordinator,
         stats: MessageStats,
         *,
+        asks: AskOffers,
         assist: SmartwatsAssist,
     ) -> None:
         """Prepare the fields every event of the entry carries."""
         self.hass = hass
+        self._asks = asks
         self.entry = entry
         self.recent_ids = inbox.recent_ids
         self._coordinator = coordinator
@@ -374,12 +383,15 @@ class PostProcessor:
         if message.timestamp is None:
             message = dataclasses.replace(message, timestamp=dt_util.utcnow().isoformat())
         data = message.event_data(self._common)
+        # A reply to a question of the ask action answers it (and not Assist); its event fires
+        # all the same.
+        answered = self._asks.async_offer(message)
         recipients = frozenset(
             subentry_id
             for subentry_id, target in self._recipients.items()
             if message_in_chat(target, message)
         )
-        assist = self._assist.async_offer(message, recipients)
+        assist = not answered and self._assist.async_offer(message, recipients)
         self.hass.bus.async_fire(EVENT_MESSAGE_RECEIVED, data | {"assist": assist})
         if not message.from_me:
             self._stats.async_count_received(dict(data))
