@@ -303,6 +303,14 @@ http:
 
 frontend:
 config:
+conversation:
+
+# A light for Assist to turn on (tests/e2e/test_browser.py).
+template:
+  - light:
+      - name: Porch light
+        turn_on: []
+        turn_off: []
 
 logger:
   default: warning

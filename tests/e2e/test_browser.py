@@ -27,6 +27,7 @@ from .harness import (
     DEV_PASSWORD,
     DEV_USER,
     EmulatorClient,
+    EmulatorServer,
     HarnessError,
     HomeAssistantClient,
     HomeAssistantServer,
@@ -205,14 +206,22 @@ async def scan_the_qr_code(page: Page, emu: EmulatorClient, instance_id: str, ph
     await emu.link(instance_id, phone=phone)
 
 
-async def add_recipient(page: Page, url: str, name: str, number: str) -> None:
-    """Add a recipient from the integration's page."""
+async def add_recipient(
+    page: Page, url: str, name: str, number: str, *, assist: bool = False
+) -> None:
+    """Add a recipient from the integration's page (of the only SmartWats entry)."""
     await page.goto(url + "/config/integrations/integration/smartwats")
     await page.get_by_role("button", name="Add recipient").first.click()
     await page.get_by_text("Add a recipient").wait_for()
     await page.locator("input[name=name]").fill(name)
     await page.locator("input[name=target]").fill(number)
+    if assist:
+        await page.locator("ha-switch").click()  # the only one: Let this chat talk to Assist
+        await page.get_by_role("switch").and_(page.locator(":checked")).wait_for()
     await expect_translated(page, "the recipient form")
+    if assist:
+        png = await page.screenshot(animations="disabled")  # the switch as it ends up
+        keep_artifact(png, ARTIFACTS / "recipient-assist.png")
     await page.get_by_role("button", name="Submit").click()
     await page.get_by_role("button", name="Finish").click()
 
@@ -320,6 +329,7 @@ async def test_a_newcomer_links_sends_receives_and_relinks_through_the_repair(
                 (ARTIFACTS / "e2e").mkdir(parents=True, exist_ok=True)
                 await page.screenshot(path=ARTIFACTS / "e2e" / "newcomer-failure.png")
             raise
+    await ha.delete(f"/api/config/config_entries/entry/{entry_id}")
 
 
 @pytest.mark.usefixtures("debian_chromium")
@@ -363,3 +373,55 @@ async def test_a_bad_api_address_is_shown_with_its_field(
                 (ARTIFACTS / "e2e").mkdir(parents=True, exist_ok=True)
                 await page.screenshot(path=ARTIFACTS / "e2e" / "address-failure.png")
             raise
+
+
+@pytest.mark.usefixtures("debian_chromium")
+async def test_assist_from_the_phone_turns_on_the_porch_light(
+    hass_server: HomeAssistantServer,
+    emu: EmulatorClient,
+    ha: HomeAssistantClient,
+    e2e_workdir: Path,
+    emulator_server: EmulatorServer,
+) -> None:
+    """A recipient with Assist on: on the phone page, Mum asks for the light, and it turns on.
+
+    The recipient is added in the browser with the box ticked; the phone page's message goes to
+    Home Assistant's own agent, which turns the light on and answers in Mum's chat on the page.
+    """
+    token, instance_id = await emu.create_instance(linked=True, phone="966500000177")
+    mum = "966501234599"
+    url = hass_server.url
+    flow_id = (await ha.start_flow("smartwats"))["flow_id"]
+    result = await ha.flow_step(
+        flow_id,
+        {"access_token": token, "instance_id": instance_id, "advanced": {"base_url": emu.api_url}},
+    )
+    result = await ha.flow_step(flow_id, {"name": "Assist home"})
+    entry_id = result["result"]["entry_id"]
+    await ha.wait_entry_state(entry_id, "loaded")
+
+    async with chromium(e2e_workdir) as context:
+        page = context.pages[0] if context.pages else await context.new_page()
+        phone = await context.new_page()
+        try:
+            await log_in(page, url)
+            await add_recipient(page, url, "Mum", "+" + mum, assist=True)
+            await ha.wait_entry_state(entry_id, "loaded")
+            await wait_for_webhook(emu, instance_id, ha.base_url)
+            assert (await ha.get("/api/states/light.porch_light"))["state"] != "on"
+
+            await phone.goto(emulator_server.url)
+            await phone.get_by_text(f"instance_id: {instance_id}").click()
+            await phone.locator("#from").fill(mum)
+            await phone.locator("#text").fill("Turn on the porch light")
+            await phone.get_by_role("button", name="Receive").click()
+            await phone.locator("#messages").get_by_text("Turned on").wait_for()
+            keep_artifact(await phone.screenshot(), ARTIFACTS / "assist-phone.png")
+            assert (await ha.get("/api/states/light.porch_light"))["state"] == "on"
+        except BaseException:
+            with contextlib.suppress(Exception):
+                (ARTIFACTS / "e2e").mkdir(parents=True, exist_ok=True)
+                await page.screenshot(path=ARTIFACTS / "e2e" / "assist-failure.png")
+                await phone.screenshot(path=ARTIFACTS / "e2e" / "assist-phone-failure.png")
+            raise
+    await ha.delete(f"/api/config/config_entries/entry/{entry_id}")
