@@ -742,7 +742,10 @@ async def _check_entry(
 async def set_up_smartwats(api: HomeAssistantApi, emulator: Emulator) -> bool:
     """Add the demo entry with its recipients (unless there is one); fix its gateway address.
 
-    Return whether the entry is loaded (a kept one may not load: see `_check_entry`).
+    Return whether the entry is loaded (a kept one may not load: see `_check_entry`). A kept
+    entry's recipients are left as they are: one made before "Me" had Assist on gets it by
+    reconfiguring that recipient (Settings > Devices & services > SmartWats), or afresh once the
+    runtime state of config/ is deleted.
     """
     connection = {"access_token": ACCESS_TOKEN, "advanced": {"base_url": emulator.api_url}}
     entries = await api.entries()
