@@ -33,6 +33,7 @@ from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowHandler
 from homeassistant.helpers import config_validation as cv, script as script_helper
+from homeassistant.helpers.template import Template
 from homeassistant.util.yaml import load_yaml_dict
 import probatio
 import pytest
@@ -310,6 +311,7 @@ def test_demo_comes_up_and_stops_on_ctrl_c(demo: Demo) -> None:
     inbound_from_me("Close it")
     _wait("the garage closed", lambda: state("input_boolean.garage_open") == "off" or None)
     _wait("the script done", lambda: state("script.smartwats_ask") == "off" or None)
+    assert "Error executing script" not in demo.text()
 
     assert demo.interrupt() == 0
     output = demo.text()
@@ -523,7 +525,19 @@ async def test_dashboard_ask_button_runs_a_script_that_asks(
     after = json.dumps(sequence[sequence.index(ask) + 1 :], default=str)
     assert "reply.answer_id == 'close'" in after
     assert "reply.timed_out" in after
-    assert "persistent_notification.create" in after
+    # The notification says what was answered (or that nothing was).
+    notify = next(
+        s for s in script["sequence"] if s.get("action") == "persistent_notification.create"
+    )
+    message = Template(notify["data"]["message"], hass)
+    answered = {"answer_id": "close", "answer": "Close it", "sender": "966501234567"}
+    assert message.async_render({"reply": answered | {"timed_out": False}}) == (
+        '+966501234567 answered "Close it" on WhatsApp: the garage is closed.'
+    )
+    silence = {"answer_id": None, "answer": None, "sender": None, "timed_out": True}
+    assert message.async_render({"reply": silence}) == (
+        "No answer on WhatsApp in 5 minutes: the garage stays open."
+    )
 
 
 # -- an entry of an earlier run, against a fake of Home Assistant's REST API -----------------------
