@@ -84,8 +84,11 @@ GROUP_IDS: Final = (
 COUNTRY_CODE: Final = "966"
 # The options form offers the gateway's events under their translation keys ("." becomes "_").
 ALLOWED_EVENTS: Final = ("messages_upsert", "received_message", "messages_update")
-RECIPIENTS: Final[tuple[dict[str, str], ...]] = (
-    {"name": "Me", "target": "+966 50 123 4567"},
+# Home Assistant's own conversation agent, which answers in the "Me" chat (Assist on): the phone
+# page writes as that number by default, so "turn on the porch light" there reaches Assist.
+ASSIST_AGENT: Final = "conversation.home_assistant"
+RECIPIENTS: Final[tuple[dict[str, str | bool], ...]] = (
+    {"name": "Me", "target": "+966 50 123 4567", "assist": True, "agent_id": ASSIST_AGENT},
     {"name": "Family group", "group": GROUP_IDS[0]},
 )
 NOTIFY_ENTITIES: Final = ("notify.me", "notify.family_group")
@@ -739,7 +742,10 @@ async def _check_entry(
 async def set_up_smartwats(api: HomeAssistantApi, emulator: Emulator) -> bool:
     """Add the demo entry with its recipients (unless there is one); fix its gateway address.
 
-    Return whether the entry is loaded (a kept one may not load: see `_check_entry`).
+    Return whether the entry is loaded (a kept one may not load: see `_check_entry`). A kept
+    entry's recipients are left as they are: one made before "Me" had Assist on gets it by
+    reconfiguring that recipient (Settings > Devices & services > SmartWats), or afresh once the
+    runtime state of config/ is deleted.
     """
     connection = {"access_token": ACCESS_TOKEN, "advanced": {"base_url": emulator.api_url}}
     entries = await api.entries()

@@ -28,13 +28,24 @@ import urllib.request
 
 import aiohttp
 from aiohttp import web
+from homeassistant.components.homeassistant.exposed_entities import DEFAULT_EXPOSED_DOMAINS
+from homeassistant.const import CONF_NAME
+from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowHandler
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, script as script_helper
+from homeassistant.helpers.template import Template
 from homeassistant.util.yaml import load_yaml_dict
 import probatio
 import pytest
 
-from custom_components.smartwats import config_flow
+from custom_components.smartwats import config_flow, services
+from custom_components.smartwats.const import (
+    CONF_AGENT_ID,
+    CONF_ASSIST,
+    CONF_TARGET,
+    DEFAULT_AGENT_ID,
+    DOMAIN,
+)
 from devtools import develop
 from smartwats_emulator import Emulator
 
@@ -262,6 +273,46 @@ def test_demo_comes_up_and_stops_on_ctrl_c(demo: Demo) -> None:
 
     assert _wait("the reply in Home Assistant", reply)["attributes"]["event_type"] == "text"
 
+    def state(entity_id: str) -> str:
+        return str(_http("GET", f"{demo.ha_url}/api/states/{entity_id}", token=token)["state"])
+
+    def text_to_me(containing: str) -> str | None:
+        sent = (
+            json.dumps(m["payload"])
+            for m in _http("GET", sent_url)["sent"]
+            if m["to"] == ME and m["type"] == "text"
+        )
+        return next((text for text in sent if containing in text), None)
+
+    def inbound_from_me(text: str) -> None:
+        _http(
+            "POST",
+            f"{demo.emulator_url}/_emulator/instances/{develop.INSTANCE_ID}/inbound",
+            {"kind": "text", "text": text, "from_number": ME.split("@", 1)[0]},
+        )
+
+    # Assist in Me's chat: what the phone page writes by default turns the porch light on, and
+    # Home Assistant's answer comes back to the chat.
+    assert state("light.porch_light") == "off"
+    inbound_from_me("turn on the porch light")
+    _wait("the porch light on", lambda: state("light.porch_light") == "on" or None)
+    _wait("Assist's answer at the emulator", lambda: text_to_me("Turned on the light"))
+
+    # The dashboard's "Ask" button: the question to Me, "Close it" on the phone page closes it.
+    _http(
+        "POST",
+        demo.ha_url + "/api/services/script/turn_on",
+        {"entity_id": "script.smartwats_ask"},
+        token=token,
+    )
+    question = _wait("the question", lambda: text_to_me("The garage is open. Close it?"))
+    assert "Close it" in question.split("?", 1)[1]  # the answers follow the question
+    assert state("input_boolean.garage_open") == "on"
+    inbound_from_me("Close it")
+    _wait("the garage closed", lambda: state("input_boolean.garage_open") == "off" or None)
+    _wait("the script done", lambda: state("script.smartwats_ask") == "off" or None)
+    assert "Error executing script" not in demo.text()
+
     assert demo.interrupt() == 0
     output = demo.text()
     assert "[develop]\x1b[0m stopped" in output
@@ -384,6 +435,109 @@ def test_demo_configuration_reads_the_addresses_of_the_run(monkeypatch: pytest.M
         monkeypatch.setenv(name, value)
     assert _url_actions(load_yaml_dict(demo / "dashboard.yaml")) == [settings.emulator_url]
     assert carousel_urls() == [settings.dashboard_url]
+
+
+def test_me_recipient_talks_to_assist() -> None:
+    """The "Me" recipient (the phone page writes as its number) has Assist on, the default agent."""
+    me, family = develop.RECIPIENTS
+    assert me["name"] == "Me"
+    assert develop.ASSIST_AGENT == DEFAULT_AGENT_ID == "conversation.home_assistant"
+    # As the recipient form stores it (the form's fields are the subentry's data keys).
+    data = config_flow._recipient_data(str(me["name"]), "966501234567", me)
+    assert data == {
+        CONF_NAME: "Me",
+        CONF_TARGET: "966501234567",
+        CONF_ASSIST: True,
+        CONF_AGENT_ID: DEFAULT_AGENT_ID,
+    }
+    assert set(me) <= {CONF_NAME, CONF_TARGET, CONF_ASSIST, CONF_AGENT_ID}
+    assert not family.get(CONF_ASSIST)  # a group chat stays a notification channel
+    page = (REPO / "smartwats_emulator" / "static" / "index.html").read_text("utf-8")
+    number = ME.split("@", maxsplit=1)[0]
+    assert f'<input id="from" placeholder="from number or group JID" value="{number}">' in page
+
+
+def test_configuration_loads_assist_and_a_porch_light_it_may_switch(tmp_path: Path) -> None:
+    """Assist (conversation) is loaded; the porch light is a light, exposed to it by default."""
+    develop.prepare_config(develop.Settings(config_dir=tmp_path))  # as scripts/develop seeds it
+    config = load_yaml_dict(tmp_path / "configuration.yaml")
+    assert "conversation" in config
+    lights = [light for item in config["template"] for light in item.get("light", [])]
+    assert [light["name"] for light in lights] == ["Porch light"]
+    assert "light" in DEFAULT_EXPOSED_DOMAINS
+    # No other entity of an exposed domain shares its name (Assist would not know which one).
+    assert "porch_light" not in config.get("input_boolean", {})
+    assert "input_button" not in config  # the older reply-buttons demo is gone
+
+
+def _buttons(node: object) -> list[dict[str, Any]]:
+    """Return every card of a dashboard with a tap action that performs an action."""
+    if isinstance(node, list):
+        return [card for item in node for card in _buttons(item)]
+    if not isinstance(node, dict):
+        return []
+    action = node.get("tap_action")
+    own = [node] if isinstance(action, dict) and action["action"] == "perform-action" else []
+    return own + [card for value in node.values() for card in _buttons(value)]
+
+
+async def test_dashboard_ask_button_runs_a_script_that_asks(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One "Ask" button starts the script smartwats_ask, which calls smartwats.ask validly."""
+    for name, value in develop.Settings(config_dir=develop.SEED_DIR).demo_environment().items():
+        monkeypatch.setenv(name, value)
+    demo = develop.SEED_DIR / "demo"
+    asking = [
+        card
+        for card in _buttons(load_yaml_dict(demo / "dashboard.yaml"))
+        if "ask" in str(card.get("name", "")).lower()
+    ]
+    assert len(asking) == 1, asking
+    assert asking[0]["name"] == "Ask"
+    # Started, not awaited (the script waits for the answer): script.turn_on of the script.
+    assert asking[0]["tap_action"] == {
+        "action": "perform-action",
+        "perform_action": "script.turn_on",
+        "target": {"entity_id": "script.smartwats_ask"},
+    }
+
+    script = load_yaml_dict(demo / "scripts.yaml")["smartwats_ask"]
+    # Validated as Home Assistant validates a script's actions.
+    sequence = await script_helper.async_validate_actions_config(
+        hass, cv.SCRIPT_SCHEMA(script["sequence"])
+    )
+    asks = [step for step in sequence if step.get("action") == f"{DOMAIN}.{services.SERVICE_ASK}"]
+    assert len(asks) == 1
+    ask = asks[0]
+    # Only fields of the action (services.yaml), then its schema and its answers' checks.
+    fields = load_yaml_dict(REPO / "custom_components" / DOMAIN / "services.yaml")["ask"]["fields"]
+    assert set(ask["data"]) <= set(fields)
+    data = services.ASK_SCHEMA(ask["data"])
+    assert data["entity_id"] == ["notify.me"]
+    assert data["question"] == "The garage is open. Close it?"
+    assert data["timeout"] == 300
+    assert data["style"] == "text"
+    answers = services._ask_answers(data["answers"])
+    assert [(a.id, a.title) for a in answers] == [("close", "Close it"), ("leave", "Leave it")]
+    # It acts on the answer it waited for.
+    assert ask["response_variable"] == "reply"
+    after = json.dumps(sequence[sequence.index(ask) + 1 :], default=str)
+    assert "reply.answer_id == 'close'" in after
+    assert "reply.timed_out" in after
+    # The notification says what was answered (or that nothing was).
+    notify = next(
+        s for s in script["sequence"] if s.get("action") == "persistent_notification.create"
+    )
+    message = Template(notify["data"]["message"], hass)
+    answered = {"answer_id": "close", "answer": "Close it", "sender": "966501234567"}
+    assert message.async_render({"reply": answered | {"timed_out": False}}) == (
+        '+966501234567 answered "Close it" on WhatsApp: the garage is closed.'
+    )
+    silence = {"answer_id": None, "answer": None, "sender": None, "timed_out": True}
+    assert message.async_render({"reply": silence}) == (
+        "No answer on WhatsApp in 5 minutes: the garage stays open."
+    )
 
 
 # -- an entry of an earlier run, against a fake of Home Assistant's REST API -----------------------
