@@ -23,7 +23,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.smartwats.const import CONF_SEND_INTERVAL, DOMAIN, EVENT_MESSAGE_RECEIVED
+from custom_components.smartwats.const import CONF_SEND_INTERVAL, EVENT_MESSAGE_RECEIVED
 from smartwats_emulator import Emulator
 from smartwats_emulator.state import SentMessage
 from smartwats_emulator.wamessages import build_inbound
@@ -317,13 +317,3 @@ async def test_camera_snapshot(
         assert message.payload["media_kind"] == "image"
         assert message.payload["filename"].startswith("front_door")
         assert message.payload["caption"].startswith("Hall motion: motion at ")
-
-
-def test_demo_uses_the_reply_buttons_blueprint() -> None:
-    """The development configuration's demo automation fills every input the blueprint needs."""
-    automations = yaml_util.load_yaml(REPO / "config" / "demo" / "automations.yaml")
-    assert isinstance(automations, list)
-    (uses,) = [a for a in automations if "use_blueprint" in a]
-    assert uses["use_blueprint"]["path"] == "smartwats/reply_buttons.yaml"
-    BlueprintInputs(_load("reply_buttons.yaml"), uses).validate()
-    assert DOMAIN == "smartwats"
