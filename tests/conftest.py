@@ -289,6 +289,21 @@ def internal_url(hass: HomeAssistant) -> str:
 
 
 @pytest.fixture
+async def notify_entry(
+    hass: HomeAssistant, recipients_entry: MockConfigEntry, internal_url: str
+) -> MockConfigEntry:
+    """The entry with its recipients (Mum, Family), notify entities and no pause between sends."""
+    recipients_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        recipients_entry, options={**recipients_entry.options, CONF_SEND_INTERVAL: 0}
+    )
+    with patch("custom_components.smartwats.PLATFORMS", [Platform.NOTIFY]):
+        assert await hass.config_entries.async_setup(recipients_entry.entry_id)
+        await hass.async_block_till_done()
+    return recipients_entry
+
+
+@pytest.fixture
 def camera_spec() -> tuple[str, str]:
     """The name and content type of the `camera` fixture's camera (override to match examples)."""
     return ("Front door", "image/jpg")

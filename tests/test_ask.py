@@ -8,7 +8,6 @@ from typing import Any
 from unittest.mock import patch
 
 from aiohttp.test_utils import TestClient
-from homeassistant.const import Platform
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 import pytest
@@ -19,7 +18,6 @@ import voluptuous as vol
 from custom_components.smartwats.ask import AskAnswer, AskWaiters
 from custom_components.smartwats.const import (
     CONF_INCLUDE_OWN_MESSAGES,
-    CONF_SEND_INTERVAL,
     DOMAIN,
     EVENT_MESSAGE_RECEIVED,
 )
@@ -44,18 +42,9 @@ LEAVE = CLOSE | {"answer_id": "leave", "answer": "Leave it"}
 
 
 @pytest.fixture
-async def entry(
-    hass: HomeAssistant, recipients_entry: MockConfigEntry, internal_url: str
-) -> MockConfigEntry:
-    """The entry with its recipients (Mum, Family), notify entities and no pause between sends."""
-    recipients_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        recipients_entry, options={**recipients_entry.options, CONF_SEND_INTERVAL: 0}
-    )
-    with patch("custom_components.smartwats.PLATFORMS", [Platform.NOTIFY]):
-        assert await hass.config_entries.async_setup(recipients_entry.entry_id)
-        await hass.async_block_till_done()
-    return recipients_entry
+def entry(notify_entry: MockConfigEntry) -> MockConfigEntry:
+    """The entry with its recipients, notify entities and no pause between sends."""
+    return notify_entry
 
 
 @pytest.fixture

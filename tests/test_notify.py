@@ -24,7 +24,6 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.smartwats.const import (
     CONF_INSTANCE_ID,
-    CONF_SEND_INTERVAL,
     DOMAIN,
     EVENT_MESSAGE_SENT,
     LINKED_POLL_INTERVAL,
@@ -54,16 +53,9 @@ def group_id(emulator: Emulator, instance_id: str) -> str:
 
 
 @pytest.fixture
-async def entry(hass: HomeAssistant, recipients_entry: MockConfigEntry) -> MockConfigEntry:
-    """The entry with its two recipients, set up with the notify platform only."""
-    recipients_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        recipients_entry, options={**recipients_entry.options, CONF_SEND_INTERVAL: 0}
-    )
-    with patch("custom_components.smartwats.PLATFORMS", [Platform.NOTIFY]):
-        assert await hass.config_entries.async_setup(recipients_entry.entry_id)
-        await hass.async_block_till_done()
-    return recipients_entry
+def entry(notify_entry: MockConfigEntry) -> MockConfigEntry:
+    """The entry with its recipients, notify entities and no pause between sends."""
+    return notify_entry
 
 
 async def test_entities(

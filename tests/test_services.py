@@ -8,7 +8,7 @@ from typing import Any
 from unittest.mock import patch
 
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import CONF_WEBHOOK_ID, Platform
+from homeassistant.const import CONF_WEBHOOK_ID
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError, Unauthorized
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
@@ -35,18 +35,9 @@ FAMILY_ENTITY = "notify.family"
 
 
 @pytest.fixture
-async def entry(
-    hass: HomeAssistant, recipients_entry: MockConfigEntry, internal_url: str
-) -> MockConfigEntry:
-    """The entry with its recipients, set up with notify entities and no pause between sends."""
-    recipients_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        recipients_entry, options={**recipients_entry.options, CONF_SEND_INTERVAL: 0}
-    )
-    with patch("custom_components.smartwats.PLATFORMS", [Platform.NOTIFY]):
-        assert await hass.config_entries.async_setup(recipients_entry.entry_id)
-        await hass.async_block_till_done()
-    return recipients_entry
+def entry(notify_entry: MockConfigEntry) -> MockConfigEntry:
+    """The entry with its recipients, notify entities and no pause between sends."""
+    return notify_entry
 
 
 def sends(emulator: Emulator) -> list[RecordedRequest]:
