@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -432,3 +433,39 @@ def test_a_corrupt_file_is_renamed(tmp_path: Path) -> None:
     assert not path.exists()
     assert (tmp_path / "smartwats.outbox.x.corrupt").read_text(encoding="utf-8") == "{"
     _keep_aside(path)  # nothing there any more: nothing to do
+
+
+async def test_a_message_in_flight_at_stop_is_never_sent_again(
+    hass: HomeAssistant,
+    *,
+    freezer: FrozenDateTimeFactory,
+    emulator: Emulator,
+    instance_id: str,
+    entry: MockConfigEntry,
+) -> None:
+    """The entry unloads while a queued message's request is out: it may have been sent.
+
+    After the reload it fails as outcome_unknown instead of going out a second time.
+    """
+    failed = async_capture_events(hass, EVENT_MESSAGE_FAILED)
+    emulator.state.set_fault(instance_id, Fault("outage"))
+    await send(hass, "once")
+    assert delivered(emulator, instance_id) == []
+    # The gateway comes back, sends the message and stalls before answering.
+    emulator.state.set_fault(instance_id, Fault("timeout_after_send", count=1, delay=30))
+    freezer.tick(timedelta(seconds=10))  # the circuit's back-off has passed
+    async_fire_time_changed(hass)
+    for _ in range(10_000):  # the loop's clock is frozen: turns, not time
+        if delivered(emulator, instance_id):
+            break
+        await asyncio.sleep(0)
+    assert delivered(emulator, instance_id) == ["once"]
+
+    assert await hass.config_entries.async_unload(entry.entry_id)  # while the answer is out
+    emulator.state.set_fault(instance_id, None)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await tick(hass, freezer, timedelta(seconds=1))
+
+    assert delivered(emulator, instance_id) == ["once"]
+    assert [event.data["reason"] for event in failed] == ["outcome_unknown"]
+    assert len(entry.runtime_data.sender.outbox) == 0

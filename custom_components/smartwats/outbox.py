@@ -63,6 +63,9 @@ class OutboxItem:
     message: OutgoingMessage
     queued_at: float  # timestamps (seconds)
     expires_at: float
+    # Its request may be with the gateway. Saved before the request and cleared when it surely
+    # had no effect: found set at a start, the message may have been sent and never goes again.
+    sending: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """Return the item as JSON-serialisable data."""
@@ -72,6 +75,7 @@ class OutboxItem:
             "message": message_as_dict(self.message),
             "queued_at": self.queued_at,
             "expires_at": self.expires_at,
+            "sending": self.sending,
         }
 
     @classmethod
@@ -83,6 +87,7 @@ class OutboxItem:
             message=message_from_dict(data["message"]),
             queued_at=float(data["queued_at"]),
             expires_at=float(data["expires_at"]),
+            sending=bool(data.get("sending", False)),
         )
 
 
@@ -170,6 +175,13 @@ class Outbox:
                 translation_placeholders={"error": str(err)},
             ) from err
         return items
+
+    async def async_set_sending(self, item: OutboxItem, *, sending: bool) -> OutboxItem:
+        """Mark a message as (no longer) being sent, on disk before returning; return it."""
+        marked = replace(item, sending=sending)
+        self._items = [marked if i.outbox_id == item.outbox_id else i for i in self._items]
+        await self._async_save()
+        return marked
 
     async def async_remove(self, items: list[OutboxItem]) -> None:
         """Take messages out (sent, failed, expired or cleared) and delete their media."""

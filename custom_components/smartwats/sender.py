@@ -459,13 +459,20 @@ class SmartwatsSender:
                 return (
                     min(item.expires_at, stalled_at if stalled_at > now else item.expires_at) - now
                 )
+            if item.sending:
+                # Its request was out when Home Assistant stopped: perhaps sent, never again.
+                await self._async_end(item, "outcome_unknown", None)
+                continue
             async with self._lock:
+                item = await self.outbox.async_set_sending(item, sending=True)
                 try:
                     result = await self._async_send_one(
                         item.target, item.message, self._base_url(item)
                     )
                 except _MayWaitError:
-                    continue  # circuit open, not linked or stopping: looked at again above
+                    # Circuit open, not linked or stopping: surely not sent, looked at again above.
+                    await self.outbox.async_set_sending(item, sending=False)
+                    continue
                 except HomeAssistantError as error:
                     cause = error.__cause__
                     reason = translation_key(cause) if isinstance(cause, Exception) else "rejected"
