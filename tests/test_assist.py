@@ -44,6 +44,9 @@ from smartwats_emulator.webhooks import webhook_body
 
 from .conftest import LINKED_PHONE, WEBHOOK_ID
 
+# The webhook the gateway is given is on this machine (the emulator posts the echoes of sends).
+pytestmark = pytest.mark.usefixtures("internal_url")
+
 URL = f"/api/webhook/{WEBHOOK_ID}"
 OWN_JID = f"{LINKED_PHONE}@s.whatsapp.net"
 MUM = "966501234567"

@@ -36,9 +36,9 @@ OTHER = "966557654321"
 
 @pytest.fixture
 async def entry(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry, no_retry_delay: None
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, no_retry_delay: None, internal_url: str
 ) -> MockConfigEntry:
-    """The entry, without pauses between messages, set up."""
+    """The entry, without pauses between messages, set up (its webhook on this machine)."""
     mock_config_entry.add_to_hass(hass)
     hass.config_entries.async_update_entry(
         mock_config_entry, options={**mock_config_entry.options, CONF_SEND_INTERVAL: 0}
