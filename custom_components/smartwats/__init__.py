@@ -87,6 +87,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartwatsConfigEntry) ->
     entry.async_on_unload(webhook.async_stop)
     asks = AskWaiters(hass)
     entry.async_on_unload(asks.async_stop)
+    assist = SmartwatsAssist(hass, entry, sender)
     entry.runtime_data = SmartwatsRuntimeData(
         client=client,
         coordinator=coordinator,
@@ -94,7 +95,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartwatsConfigEntry) ->
         stats=stats,
         webhook=webhook,
         asks=asks,
-        assist=SmartwatsAssist(hass, entry, sender),
+        assist=assist,
     )
     # Recipients' devices link to the instance's device: it must exist before the platforms.
     async_get_or_create_device(hass, entry.entry_id, instance_device_info(entry))
@@ -104,9 +105,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartwatsConfigEntry) ->
     entry.async_on_unload(_async_reload_on_recipient_change(hass, entry))
     # Last, once the counters are restored and the event entities listen: the posts that
     # waited, then the new ones.
-    processor = PostProcessor(
-        hass, entry, inbox, coordinator, stats, asks=asks, assist=entry.runtime_data.assist
-    )
+    processor = PostProcessor(hass, entry, inbox, coordinator, stats, asks=asks, assist=assist)
     entry.async_on_unload(inbox.async_attach(processor))
     # And what waited in the outbox, once the gateway can take it.
     sender.async_start()

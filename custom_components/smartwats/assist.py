@@ -35,12 +35,10 @@ from .const import (
     CONF_AGENT_ID,
     CONF_ASSIST,
     CONF_ASSIST_PREFIX,
-    CONF_OUTBOX_VALID_FOR,
     CONF_TARGET,
     CONF_USER_ID,
     DEFAULT_AGENT_ID,
     DEFAULT_ASSIST_PREFIX,
-    DEFAULT_OUTBOX_VALID_FOR,
     DOMAIN,
     LOGGER,
     SUBENTRY_RECIPIENT,
@@ -185,10 +183,13 @@ class SmartwatsAssist:
     async def _async_send(self, chat: _Chat, text: str, context: Context) -> None:
         if not text.strip():
             return
-        valid_for = float(self.entry.options.get(CONF_OUTBOX_VALID_FOR, DEFAULT_OUTBOX_VALID_FOR))
+        sender = self._sender
         try:
-            outcome = await self._sender.async_send(
-                [chat.target], text_message(text), valid_for=valid_for, context=context
+            outcome = await sender.async_send(
+                [chat.target],
+                text_message(text),
+                valid_for=sender.default_valid_for,
+                context=context,
             )
         except HomeAssistantError as err:
             LOGGER.warning("Could not send Assist's answer to %s: %s", chat.name, err)

@@ -26,9 +26,7 @@ import voluptuous as vol
 from .api import is_group_jid
 from .compat import tool_annotations, tool_result
 from .const import (
-    CONF_OUTBOX_VALID_FOR,
     CONF_TARGET,
-    DEFAULT_OUTBOX_VALID_FOR,
     DOMAIN,
     SUBENTRY_RECIPIENT,
 )
@@ -143,10 +141,11 @@ class SendMessageTool(llm.Tool):
         recipient = _find(hass, args[ATTR_RECIPIENT])
         message = text_message(args[ATTR_MESSAGE])
         entry = recipient.entry
-        outcome = await entry.runtime_data.sender.async_send(
+        sender = entry.runtime_data.sender
+        outcome = await sender.async_send(
             [recipient.target],
             message,
-            valid_for=float(entry.options.get(CONF_OUTBOX_VALID_FOR, DEFAULT_OUTBOX_VALID_FOR)),
+            valid_for=sender.default_valid_for,
             context=llm_context.context,
         )
         outcome.raise_for_failures()

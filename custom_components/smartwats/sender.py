@@ -46,7 +46,9 @@ from .api import (
 )
 from .const import (
     CONF_INSTANCE_ID,
+    CONF_OUTBOX_VALID_FOR,
     CONF_SEND_INTERVAL,
+    DEFAULT_OUTBOX_VALID_FOR,
     DEFAULT_SEND_INTERVAL,
     DOMAIN,
     EVENT_MESSAGE_FAILED,
@@ -228,6 +230,11 @@ class SmartwatsSender:
     def interval(self) -> float:
         """Seconds between the answer to one request and the next request."""
         return float(self.entry.options.get(CONF_SEND_INTERVAL, DEFAULT_SEND_INTERVAL))
+
+    @property
+    def default_valid_for(self) -> float:
+        """Seconds a message may wait in the outbox unless the caller says (entry option)."""
+        return float(self.entry.options.get(CONF_OUTBOX_VALID_FOR, DEFAULT_OUTBOX_VALID_FOR))
 
     @property
     def next_attempt(self) -> float | None:

@@ -39,9 +39,7 @@ import voluptuous as vol
 from .api import InvalidPhoneNumberError, SmartwatsClient, normalize_phone
 from .ask import AskAnswer, AskReply
 from .const import (
-    CONF_OUTBOX_VALID_FOR,
     CONF_TARGET,
-    DEFAULT_OUTBOX_VALID_FOR,
     DOMAIN,
     MAX_OUTBOX_VALID_FOR,
 )
@@ -348,7 +346,7 @@ def _valid_for(call: ServiceCall, entry: SmartwatsConfigEntry) -> float:
     """Return how long the call's messages may wait in the outbox (seconds)."""
     given: timedelta | None = call.data.get(ATTR_VALID_FOR)
     if given is None:
-        return float(entry.options.get(CONF_OUTBOX_VALID_FOR, DEFAULT_OUTBOX_VALID_FOR))
+        return entry.runtime_data.sender.default_valid_for
     seconds = given.total_seconds()
     if seconds > MAX_OUTBOX_VALID_FOR:
         raise validation_error("valid_for_too_long", max=MAX_OUTBOX_VALID_FOR)

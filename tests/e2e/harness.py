@@ -356,6 +356,24 @@ class HomeAssistantServer:
         if not link.is_symlink():
             link.symlink_to(REPO / "custom_components" / "smartwats", target_is_directory=True)
 
+    def _launch(self) -> None:
+        """Start the `hass` process on the configuration folder (it is not waited for)."""
+        self.process = ManagedProcess(
+            "Home Assistant",
+            [
+                sys.executable,
+                "-m",
+                "homeassistant",
+                "--config",
+                str(self.config_dir),
+                "--skip-pip",
+                "--log-no-color",
+            ],
+            self.output_path,
+            cwd=self.config_dir,
+        )
+        self.process.start()
+
     def start(self, timeout: float = 90, attempts: int = 3) -> None:
         """Start Home Assistant on a free port, onboard it and wait until it runs.
 
@@ -367,21 +385,7 @@ class HomeAssistantServer:
             shutil.rmtree(self.config_dir, ignore_errors=True)
             self.port = free_port()
             self._write_config()
-            self.process = ManagedProcess(
-                "Home Assistant",
-                [
-                    sys.executable,
-                    "-m",
-                    "homeassistant",
-                    "--config",
-                    str(self.config_dir),
-                    "--skip-pip",
-                    "--log-no-color",
-                ],
-                self.output_path,
-                cwd=self.config_dir,
-            )
-            self.process.start()
+            self._launch()
             try:
                 wait_until(
                     "Home Assistant's HTTP server",
@@ -408,21 +412,7 @@ class HomeAssistantServer:
     def restart(self, timeout: float = 90) -> None:
         """Stop Home Assistant and start it again on what it kept (configuration, storage)."""
         self.stop()
-        self.process = ManagedProcess(
-            "Home Assistant",
-            [
-                sys.executable,
-                "-m",
-                "homeassistant",
-                "--config",
-                str(self.config_dir),
-                "--skip-pip",
-                "--log-no-color",
-            ],
-            self.output_path,
-            cwd=self.config_dir,
-        )
-        self.process.start()
+        self._launch()
         wait_until(
             "Home Assistant to run again", self._running, timeout=timeout, process=self.process
         )
